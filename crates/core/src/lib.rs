@@ -1,0 +1,14 @@
+//! Domain types shared by every part of spotify-history. No I/O lives here.
+
+mod ids;
+mod listen;
+mod secret;
+mod user;
+
+pub use ids::{AlbumId, ApiTokenId, ArtistId, ImportJobId, JobRunId, PlayId, TrackId, UserId};
+pub use listen::{
+    AlbumRef, ArtistRef, CountingRule, EndedAt, ItemKind, ItemRef, NewListen, PlayDetails, Source,
+    SourceSet,
+};
+pub use secret::Secret;
+pub use user::{ApiToken, User};

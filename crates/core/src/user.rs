@@ -1,0 +1,46 @@
+//! Listeners and the tokens that act for them.
+
+use crate::{ApiTokenId, UserId};
+use serde::Serialize;
+
+/// A listener. A user may exist without a Spotify link (import only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    /// Unique short name used on the command line (`--user NAME`).
+    pub name: String,
+    pub display_name: Option<String>,
+    pub spotify_user_id: Option<String>,
+    /// IANA time zone used when a question does not name one.
+    pub time_zone: Option<String>,
+    pub sync_paused: bool,
+    pub needs_reauth: bool,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// An API bearer token as stored: only its hash, never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    pub id: ApiTokenId,
+    /// `None` for admin tokens, which act for every user.
+    pub user_id: Option<UserId>,
+    pub name: String,
+    /// The first characters of the token, so a person can tell tokens apart.
+    pub prefix: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl ApiToken {
+    /// An admin token acts for every user.
+    pub fn is_admin(&self) -> bool {
+        self.user_id.is_none()
+    }
+
+    /// A revoked token authenticates nobody.
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+}

@@ -1,0 +1,174 @@
+//! Opening a store from a `DATABASE_URL`: SQLite (`sqlite:` URLs, file created with its
+//! folder) or PostgreSQL (`postgres:`/`postgresql:` URLs).
+
+use crate::{Backend, Result, Store, StoreError, migrations};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A validated database URL. `Display`/`Debug` hide any password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Checks the scheme; the rest is checked by the driver when connecting.
+    pub fn parse(url: &str) -> Result<Self> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" | "postgres" | "postgresql" if url.len() > scheme.len() + 1 => {
+                Ok(Self(url.to_string()))
+            }
+            _ => Err(StoreError::InvalidUrl(format!(
+                "expected sqlite://PATH or postgres://USER@HOST/DB, got {:?}",
+                redact(url)
+            ))),
+        }
+    }
+
+    /// The URL as given, password included: pass it only to the driver.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", redact(&self.0))
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+impl Store {
+    /// Opens the database and applies pending migrations.
+    pub async fn open(url: &DatabaseUrl) -> Result<Store> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database without migrating it.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Store> {
+        let connect_error = |source| StoreError::Connect {
+            url: url.to_string(),
+            source,
+        };
+        let backend = if url.is_sqlite() {
+            let options = SqliteConnectOptions::from_str(url.expose())
+                .map_err(|e| StoreError::InvalidUrl(format!("{url}: {e}")))?;
+            create_parent_folder(options.get_filename())?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(sqlite_tuning(options))
+                .await
+                .map_err(connect_error)?;
+            Backend::Sqlite(pool)
+        } else {
+            let options = PgConnectOptions::from_str(url.expose())
+                .map_err(|e| StoreError::InvalidUrl(format!("{url}: {e}")))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .map_err(connect_error)?;
+            Backend::Postgres(pool)
+        };
+        Ok(Store {
+            backend,
+            url: url.clone(),
+        })
+    }
+
+    /// Applies every migration not yet applied (idempotent).
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(pool) => migrations::sqlite().run(pool).await?,
+            Backend::Postgres(pool) => migrations::postgres().run(pool).await?,
+        }
+        Ok(())
+    }
+}
+
+/// WAL lets readers (MCP questions) run while the collector or an import writes;
+/// `synchronous=NORMAL` is durable across application crashes in WAL mode and much faster
+/// than FULL; the busy timeout turns write contention into waiting instead of errors.
+fn sqlite_tuning(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30))
+        .pragma("cache_size", "-65536")
+        .pragma("temp_store", "memory")
+}
+
+fn create_parent_folder(file: &std::path::Path) -> Result<()> {
+    if file.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::InvalidUrl(format!(
+                "cannot create the database folder {}: {e}",
+                parent.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_passwords_hidden() {
+        assert!(
+            DatabaseUrl::parse("sqlite://data/x.db")
+                .unwrap()
+                .is_sqlite()
+        );
+        let pg = DatabaseUrl::parse("postgres://me:secret@db:5432/h").unwrap();
+        assert_eq!(pg.to_string(), "postgres://me:***@db:5432/h");
+        assert!(!format!("{pg:?}").contains("secret"));
+        let err = DatabaseUrl::parse("mysql://me:secret@db/h").unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL"));
+        assert!(!err.to_string().contains("secret"));
+        assert!(DatabaseUrl::parse("sqlite:").is_err());
+    }
+}

@@ -1,0 +1,26 @@
+//! The migration sets, embedded in the binary so a fresh machine needs no files beside it.
+//! Each backend has its own set (`migrations/sqlite`, `migrations/postgres`) because their
+//! DDL differs; a parity test keeps their tables and columns equal.
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AssertSqlSafe, SqlSafeStr};
+
+macro_rules! migration_set {
+    ($dir:literal: $($version:literal $name:literal),* $(,)?) => {
+        vec![$(Migration::new(
+            $version,
+            $name.into(),
+            MigrationType::Simple,
+            AssertSqlSafe(include_str!(concat!("../../../migrations/", $dir, "/", $name, ".sql"))).into_sql_str(),
+            false,
+        )),*]
+    };
+}
+
+pub(crate) fn sqlite() -> Migrator {
+    Migrator::with_migrations(migration_set!("sqlite": 1 "0001_initial"))
+}
+
+pub(crate) fn postgres() -> Migrator {
+    Migrator::with_migrations(migration_set!("postgres": 1 "0001_initial"))
+}

@@ -1,0 +1,101 @@
+//! A fresh, migrated database per test: a temporary SQLite file, or a new PostgreSQL schema
+//! in the database named by `TEST_DATABASE_URL` (dropped when the test ends).
+
+use spotify_history_store::{DatabaseUrl, Store};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// One test's own database.
+pub struct TestDb {
+    pub store: Store,
+    /// The URL a separate process (the CLI under test) can open to see the same data.
+    pub url: DatabaseUrl,
+    /// Keeps the SQLite folder alive for the test's duration.
+    _dir: Option<tempfile::TempDir>,
+    /// PostgreSQL schema to drop at the end.
+    pg_schema: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A fresh SQLite database in a temporary folder.
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("create a temporary folder");
+        let url = format!("sqlite://{}/test.db", dir.path().display());
+        let url = DatabaseUrl::parse(&url).expect("valid SQLite URL");
+        let store = Store::open(&url)
+            .await
+            .expect("open the SQLite test database");
+        TestDb {
+            store,
+            url,
+            _dir: Some(dir),
+            pg_schema: None,
+        }
+    }
+
+    /// A fresh PostgreSQL schema, or `None` (with a note on stderr) when `TEST_DATABASE_URL`
+    /// is unset. When it is set, an unreachable server fails the test: CI must not skip.
+    pub async fn postgres() -> Option<TestDb> {
+        let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("skipped: TEST_DATABASE_URL is not set, so PostgreSQL is not tested");
+            return None;
+        };
+        let schema = unique_schema_name();
+        let admin = Store::connect(&DatabaseUrl::parse(&base).expect("TEST_DATABASE_URL"))
+            .await
+            .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but unusable: {e}"));
+        admin
+            .execute_ddl(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .expect("create a test schema");
+        admin.close().await;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options[search_path]={schema}");
+        let url = DatabaseUrl::parse(&url).expect("valid PostgreSQL URL");
+        let store = Store::open(&url)
+            .await
+            .expect("migrate the PostgreSQL test schema");
+        Some(TestDb {
+            store,
+            url,
+            _dir: None,
+            pg_schema: Some((base, schema)),
+        })
+    }
+}
+
+fn unique_schema_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u32>()
+    )
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((base, schema)) = self.pg_schema.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot block on itself: use a thread
+        // with its own small runtime.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime for cleanup");
+            runtime.block_on(async {
+                if let Ok(url) = DatabaseUrl::parse(&base)
+                    && let Ok(admin) = Store::connect(&url).await
+                {
+                    let _ = admin
+                        .execute_ddl(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .await;
+                    admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
