@@ -1,1 +1,103 @@
-fn main() {}
+//! `spotify-history`: keep your whole Spotify listening history and let assistants ask about it.
+
+mod commands;
+mod logging;
+mod settings;
+
+use clap::error::ErrorKind;
+use clap::{Parser, Subcommand};
+use settings::Settings;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "spotify-history",
+    version,
+    about = "Keep your whole Spotify listening history and let AI assistants analyse it over MCP."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (health, API, MCP) in one process
+    Serve,
+    /// Apply database migrations (also done automatically at start)
+    Migrate,
+    /// List, add or delete users
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
+    /// Create, list or revoke API tokens for MCP and admin access
+    #[command(subcommand)]
+    Tokens(commands::tokens::TokensCommand),
+    /// Print a new TOKEN_ENCRYPTION_KEY (a Fernet key)
+    Keygen,
+}
+
+fn main() -> ExitCode {
+    // A missing .env is normal; a broken one is worth a word but not a refusal to start.
+    if let Err(err) = dotenvy::dotenv()
+        && !err.not_found()
+    {
+        eprintln!("warning: ignoring .env: {err}");
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A bad value (often from the environment) gets one line naming the variable;
+        // help, version and usage mistakes keep clap's own output.
+        Err(err)
+            if matches!(
+                err.kind(),
+                ErrorKind::InvalidValue | ErrorKind::ValueValidation
+            ) =>
+        {
+            let rendered = err.to_string();
+            let first_line = rendered.lines().next().unwrap_or_default();
+            eprintln!(
+                "{}",
+                first_line.replacen("error: ", "error: invalid configuration: ", 1)
+            );
+            return ExitCode::from(2);
+        }
+        Err(err) => err.exit(),
+    };
+    if let Err(err) = cli.settings.validate() {
+        eprintln!("error: invalid configuration: {err}");
+        return ExitCode::from(2);
+    }
+    logging::init(&cli.settings);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line: the whole cause chain, joined by ": ".
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings;
+    match cli.command {
+        Command::Serve => commands::serve::run(&settings).await,
+        Command::Migrate => commands::migrate::run(&settings).await,
+        Command::Users(command) => commands::users::run(&settings, command).await,
+        Command::Tokens(command) => commands::tokens::run(&settings, command).await,
+        Command::Keygen => {
+            println!("{}", commands::keygen::generate_key());
+            Ok(())
+        }
+    }
+}

@@ -2,7 +2,8 @@
 //! folder) or PostgreSQL (`postgres:`/`postgresql:` URLs).
 
 use crate::{Backend, Result, Store, StoreError, migrations};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::fmt;
 use std::str::FromStr;
@@ -81,9 +82,9 @@ impl Store {
 
     /// Opens the database without migrating it.
     pub async fn connect(url: &DatabaseUrl) -> Result<Store> {
-        let connect_error = |source| StoreError::Connect {
+        let connect_error = |cause| StoreError::Connect {
             url: url.to_string(),
-            source,
+            cause,
         };
         let backend = if url.is_sqlite() {
             let options = SqliteConnectOptions::from_str(url.expose())
@@ -99,6 +100,14 @@ impl Store {
         } else {
             let options = PgConnectOptions::from_str(url.expose())
                 .map_err(|e| StoreError::InvalidUrl(format!("{url}: {e}")))?;
+            // One direct attempt first: a pool only reports "timed out", while a plain
+            // connection says why (refused, unknown host, bad password, no such database).
+            PgConnection::connect_with(&options)
+                .await
+                .map_err(connect_error)?
+                .close()
+                .await
+                .map_err(connect_error)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))

@@ -7,14 +7,11 @@ use thiserror::Error;
 pub enum StoreError {
     #[error("DATABASE_URL is not valid: {0}")]
     InvalidUrl(String),
+    /// The cause is part of the message (not a `source`) so one line says everything.
     #[error(
-        "cannot open the database at {url}: {source}. Check DATABASE_URL and that the database server is running and reachable"
+        "cannot open the database at {url}: {cause}. Check DATABASE_URL and that the database server is running and reachable"
     )]
-    Connect {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    Connect { url: String, cause: sqlx::Error },
     #[error("cannot apply database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0} not found")]

@@ -1,0 +1,66 @@
+//! `serve`: the HTTP server in one process, stopped cleanly by Ctrl-C or SIGTERM.
+
+use crate::settings::{AdminAuthMode, Settings};
+use anyhow::Context;
+use spotify_history_store::Store;
+use spotify_history_web::AppState;
+
+pub async fn run(settings: &Settings) -> anyhow::Result<()> {
+    let store = super::open_store(settings).await?;
+    tracing::info!(database = %store.url(), public_url = %settings.public_base_url(), "database ready");
+    ensure_admin_credential(settings, &store).await?;
+
+    let listener = tokio::net::TcpListener::bind(settings.bind_addr)
+        .await
+        .with_context(|| format!("cannot listen on BIND_ADDR {}", settings.bind_addr))?;
+    let app = spotify_history_web::router(AppState {
+        store: store.clone(),
+    });
+    spotify_history_web::serve(listener, app, shutdown_signal())
+        .await
+        .context("HTTP server failed")?;
+    tracing::info!("shut down cleanly");
+    store.close().await;
+    Ok(())
+}
+
+/// Secure by default: with no admin credential configured and none stored, create an admin
+/// token, keep only its hash, and print it once.
+async fn ensure_admin_credential(settings: &Settings, store: &Store) -> anyhow::Result<()> {
+    if settings.admin_auth_mode == AdminAuthMode::Basic || settings.admin_token.is_some() {
+        return Ok(());
+    }
+    let tokens = store.list_api_tokens(None).await?;
+    if tokens.iter().any(|t| t.is_admin() && t.is_active()) {
+        return Ok(());
+    }
+    let created = store.create_api_token(None, "first-start admin").await?;
+    eprintln!(
+        "\nNo admin credential was configured, so one was created. It is shown only now:\n\n    {}\n\nUse it as `Authorization: Bearer <token>`; manage tokens with `spotify-history tokens`.\n",
+        created.plaintext.expose()
+    );
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested: finishing in-flight requests");
+}

@@ -1,0 +1,344 @@
+//! The `spotify-history` binary as a person runs it: zero-config start, configuration errors,
+//! users and tokens, on SQLite and (with TEST_DATABASE_URL) PostgreSQL.
+
+use spotify_history_testkit::store_test;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_spotify-history");
+
+/// The binary with a clean environment (no inherited settings), run in `dir`.
+fn cli(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    command
+}
+
+fn run_ok(command: &mut Command) -> String {
+    let output = command.output().expect("run spotify-history");
+    assert!(
+        output.status.success(),
+        "command failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `serve`, stopped with SIGTERM when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(mut command: Command) -> Server {
+        let port = free_port();
+        let child = command
+            .arg("serve")
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start serve");
+        Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn wait_healthy(&mut self) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(response) = reqwest::get(format!("{}/healthz", self.base)).await
+                && response.status() == 200
+            {
+                return response.json().await.unwrap();
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("serve exited early with {status}");
+            }
+            assert!(Instant::now() < deadline, "serve did not become healthy");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends SIGTERM and returns how the process ended.
+    fn terminate(mut self) -> Output {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let child = std::mem::replace(&mut self.child, Command::new("true").spawn().unwrap());
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_starts_with_no_configuration_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(cli(dir.path()));
+    let health = server.wait_healthy().await;
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"]["backend"], "sqlite");
+    assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+    assert!(dir.path().join("data/spotify-history.db").exists());
+
+    let output = server.terminate();
+    assert!(
+        output.status.success(),
+        "serve did not exit cleanly: {}",
+        output.status
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("shut down cleanly"), "{stderr}");
+    // Secure by default: an admin token was generated and printed once.
+    assert!(stderr.contains("sph_"), "{stderr}");
+
+    // A second start finds the stored admin token and prints none.
+    let mut again = Server::start(cli(dir.path()));
+    again.wait_healthy().await;
+    let stderr = String::from_utf8_lossy(&again.terminate().stderr).to_string();
+    assert!(!stderr.contains("sph_"), "{stderr}");
+}
+
+#[tokio::test]
+async fn serve_works_the_same_on_postgres() {
+    let Some(db) = spotify_history_testkit::TestDb::postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = cli(dir.path());
+    command.env("DATABASE_URL", db.url.expose());
+    let mut server = Server::start(command);
+    let health = server.wait_healthy().await;
+    assert_eq!(health["database"]["backend"], "postgres");
+    assert!(server.terminate().status.success());
+    assert!(
+        !dir.path().join("data").exists(),
+        "no SQLite file with PostgreSQL"
+    );
+}
+
+/// Runs a command that must fail and returns its single stderr line.
+fn config_error(envs: &[(&str, &str)], args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let output = cli(dir.path())
+        .envs(envs.iter().copied())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{envs:?} {args:?} should fail");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one clear line, got:\n{stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn bad_configuration_exits_with_one_line_naming_what_to_fix() {
+    let line = config_error(&[("DATABASE_URL", "mysql://me:hunter2@db/x")], &["migrate"]);
+    assert!(line.contains("DATABASE_URL"), "{line}");
+    assert!(!line.contains("hunter2"), "password leaked: {line}");
+
+    let line = config_error(&[("TOKEN_ENCRYPTION_KEY", "not-a-key")], &["serve"]);
+    assert!(
+        line.contains("TOKEN_ENCRYPTION_KEY") && line.contains("keygen"),
+        "{line}"
+    );
+
+    let line = config_error(
+        &[(
+            "DATABASE_URL",
+            "postgres://postgres:hunter2@127.0.0.1:1/none",
+        )],
+        &["migrate"],
+    );
+    assert!(
+        line.contains("cannot open the database") && line.contains("refused"),
+        "{line}"
+    );
+    assert!(!line.contains("hunter2"), "password leaked: {line}");
+
+    let line = config_error(&[("ADMIN_AUTH_MODE", "basic")], &["serve"]);
+    assert!(line.contains("ADMIN_USERNAME"), "{line}");
+
+    let line = config_error(&[("BIND_ADDR", "nonsense")], &["serve"]);
+    assert!(line.contains("BIND_ADDR"), "{line}");
+
+    let line = config_error(&[("INITIAL_SYNC_ENABLED", "perhaps")], &["migrate"]);
+    assert!(line.contains("INITIAL_SYNC_ENABLED"), "{line}");
+}
+
+#[test]
+fn settings_come_from_dotenv_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "DATA_DIR=from-dotenv\n").unwrap();
+    let out = run_ok(cli(dir.path()).arg("migrate"));
+    assert!(out.contains("from-dotenv/spotify-history.db"), "{out}");
+    let out = run_ok(cli(dir.path()).env("DATA_DIR", "from-env").arg("migrate"));
+    assert!(out.contains("from-env/spotify-history.db"), "{out}");
+    let out = run_ok(cli(dir.path()).env("DATA_DIR", "from-env").args([
+        "migrate",
+        "--data-dir",
+        "from-flag",
+    ]));
+    assert!(out.contains("from-flag/spotify-history.db"), "{out}");
+    assert!(dir.path().join("from-flag/spotify-history.db").exists());
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["users", "--help"],
+        vec!["users", "list", "--help"],
+        vec!["users", "add", "--help"],
+        vec!["users", "delete", "--help"],
+        vec!["tokens", "--help"],
+        vec!["tokens", "create", "--help"],
+        vec!["tokens", "list", "--help"],
+        vec!["tokens", "revoke", "--help"],
+        vec!["keygen", "--help"],
+    ] {
+        let out = run_ok(cli(dir.path()).args(&args));
+        assert!(out.contains("Usage: spotify-history"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn secrets_never_show_in_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(
+        cli(dir.path())
+            .env("ADMIN_TOKEN", "super-secret-admin-token")
+            .env("SPOTIFY_CLIENT_SECRET", "spotify-secret-value")
+            .arg("--help"),
+    );
+    assert!(out.contains("ADMIN_TOKEN"));
+    assert!(!out.contains("super-secret-admin-token"));
+    assert!(!out.contains("spotify-secret-value"));
+}
+
+#[test]
+fn keygen_prints_a_fernet_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = run_ok(cli(dir.path()).arg("keygen")).trim().to_string();
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE
+        .decode(&key)
+        .unwrap();
+    assert_eq!(bytes.len(), 32);
+    // The key is accepted as TOKEN_ENCRYPTION_KEY.
+    run_ok(
+        cli(dir.path())
+            .env("TOKEN_ENCRYPTION_KEY", &key)
+            .arg("migrate"),
+    );
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = cli(dir.path())
+        .env("LOG_FORMAT", "json")
+        .env("LOG_LEVEL", "debug")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.is_empty()).collect();
+    assert!(!lines.is_empty(), "debug logging printed nothing");
+    for line in lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(value["level"].is_string(), "{line}");
+    }
+}
+
+store_test!(users_and_tokens_are_managed_from_the_command_line, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db.url.expose().to_string();
+    let run = |args: &[&str]| run_ok(cli(dir.path()).env("DATABASE_URL", &url).args(args));
+
+    assert!(run(&["users", "list"]).contains("no users yet"));
+    assert!(run(&["users", "add", "ann", "--display-name", "Ann A."]).contains("created user ann"));
+    run(&["users", "add", "bob"]);
+    let listing = run(&["users", "list"]);
+    assert!(listing.contains("ann\tAnn A."), "{listing}");
+    assert!(listing.contains("bob"), "{listing}");
+
+    let token = run(&["tokens", "create", "--user", "ann", "--name", "laptop"])
+        .trim()
+        .to_string();
+    assert!(token.starts_with("sph_"), "{token}");
+    let admin = run(&["tokens", "create", "--admin"]).trim().to_string();
+    assert_ne!(token, admin);
+    let listing = run(&["tokens", "list"]);
+    assert!(!listing.contains(&token), "token values are never listed");
+    assert!(
+        listing.contains("laptop") && listing.contains("admin"),
+        "{listing}"
+    );
+    let authenticated = db
+        .store
+        .authenticate_api_token(&token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(authenticated.name, "laptop");
+
+    run(&["tokens", "revoke", &authenticated.id.to_string()]);
+    assert!(
+        db.store
+            .authenticate_api_token(&token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(run(&["tokens", "list", "--user", "ann"]).contains("revoked"));
+
+    // Deleting needs confirmation; unknown users get a clear error.
+    let refused = cli(dir.path())
+        .env("DATABASE_URL", &url)
+        .args(["users", "delete", "bob"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    run(&["users", "delete", "bob", "--yes"]);
+    assert!(!run(&["users", "list"]).contains("bob"));
+    let unknown = cli(dir.path())
+        .env("DATABASE_URL", &url)
+        .args(["tokens", "create", "--user", "zed"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user named \"zed\""));
+});
