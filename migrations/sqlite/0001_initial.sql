@@ -114,6 +114,17 @@ CREATE TABLE plays (
 -- Identity of a listen, and the index behind every "user's plays in a window" question.
 CREATE UNIQUE INDEX plays_identity ON plays (user_id, ended_at, track_id);
 
+-- What each further source reported for a listen it confirmed (the play row itself holds the
+-- primary source's report). Lets a source that reports the same listen again be recognised as
+-- a duplicate even after a richer source moved the play's time or track.
+CREATE TABLE play_sources (
+    play_id   INTEGER NOT NULL REFERENCES plays(id) ON DELETE CASCADE,
+    source    INTEGER NOT NULL,
+    ended_at  INTEGER NOT NULL,
+    track_id  INTEGER NOT NULL REFERENCES tracks(id),
+    PRIMARY KEY (play_id, source)
+);
+
 CREATE TABLE import_files (
     id            INTEGER PRIMARY KEY,
     user_id       INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,

@@ -7,8 +7,8 @@ mod user;
 
 pub use ids::{AlbumId, ApiTokenId, ArtistId, ImportJobId, JobRunId, PlayId, TrackId, UserId};
 pub use listen::{
-    AlbumRef, ArtistRef, CountingRule, EndedAt, ItemKind, ItemRef, NewListen, PlayDetails, Source,
-    SourceSet,
+    AlbumRef, ArtistRef, CountingRule, EndedAt, ItemKind, ItemRef, ListenKeys, NewListen,
+    PlayDetails, Source, SourceSet,
 };
 pub use secret::Secret;
 pub use user::{ApiToken, User};

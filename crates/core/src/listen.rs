@@ -206,6 +206,20 @@ pub struct NewListen {
     pub details: PlayDetails,
 }
 
+/// The catalogue keys of one listen's item, computed from its URIs or names (see the import
+/// crate's identity rules). The store uses them to find or create catalogue rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenKeys {
+    /// `spotify:track:<id>`-style URI, or `local:<sha1>` of the names.
+    pub track: String,
+    pub album: Option<String>,
+    /// One key per entry of `ItemRef::artists`, same order.
+    pub artists: Vec<String>,
+    /// Hash of the normalised primary artist (or show) and item name: how name-only sources
+    /// (account data, minute precision) are matched to listens from richer sources.
+    pub match_key: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

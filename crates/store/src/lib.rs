@@ -5,17 +5,27 @@
 //! both); where they differ, the difference sits in one place with a comment saying why.
 
 mod api_tokens;
+mod catalog;
 mod connect;
 mod error;
+mod listens;
 mod migrations;
 mod row;
 mod schema;
+mod totals;
+mod transaction;
 mod users;
 
 pub use api_tokens::NewApiToken;
+pub use catalog::CatalogCache;
 pub use connect::DatabaseUrl;
 pub use error::StoreError;
+pub use listens::{
+    FileCheckpoint, ImportProgress, KeyedListen, ListenBatch, MINUTE_SLACK_MS,
+    SAME_TRACK_TOLERANCE_MS, WriteOutcome,
+};
 pub use schema::ColumnInfo;
+pub use totals::ListenTotals;
 
 use sqlx::{PgPool, SqlitePool};
 

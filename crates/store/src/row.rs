@@ -12,6 +12,7 @@ pub(crate) trait RowExt {
     fn text(&self, column: &str) -> Result<String, sqlx::Error>;
     fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
     fn flag(&self, column: &str) -> Result<bool, sqlx::Error>;
+    fn small(&self, column: &str) -> Result<i16, sqlx::Error>;
 }
 
 macro_rules! impl_row_ext {
@@ -30,6 +31,9 @@ macro_rules! impl_row_ext {
                 self.try_get(column)
             }
             fn flag(&self, column: &str) -> Result<bool, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn small(&self, column: &str) -> Result<i16, sqlx::Error> {
                 self.try_get(column)
             }
         }

@@ -1,0 +1,506 @@
+//! Writing listens: catalogue rows, new plays, duplicates and cross-source merges. One
+//! transaction per batch, together with the import checkpoint of the file it came from, so an
+//! interrupted import resumes exactly where its last committed batch ended.
+//!
+//! Listen identity (DESIGN.md "Listen identity and merging"):
+//! 1. Within a source, `(user, ended_at, track)` is the identity: seen again → duplicate.
+//! 2. Across sources, the same track ending within [`SAME_TRACK_TOLERANCE_MS`] is the same
+//!    listen; a name-only row (account data, minute precision) matches a listen with the same
+//!    name match key ending within its minute (± [`MINUTE_SLACK_MS`]).
+//! 3. The richer source's fields win; every confirming source is kept in `plays.sources`.
+//! 4. Anything else is a new listen.
+
+use crate::catalog::{CatalogCache, resolve_catalog};
+use crate::transaction::{Tx, on_tx};
+use crate::{Result, Store, now_ms};
+use spotify_history_core::{
+    ImportJobId, ListenKeys, NewListen, PlayDetails, Source, SourceSet, UserId,
+};
+use sqlx::QueryBuilder;
+use std::collections::HashMap;
+
+/// API plays and export rows of one listen end within a few seconds of each other.
+pub const SAME_TRACK_TOLERANCE_MS: i64 = 20_000;
+/// Slack around an account-data minute, for clocks and rounding at minute boundaries.
+pub const MINUTE_SLACK_MS: i64 = 60_000;
+/// Plays are inserted this many rows per statement (16 binds a row stays under both engines'
+/// bind limits).
+const PLAY_ROWS_PER_STATEMENT: usize = 1_000;
+/// Existing plays are loaded per cluster of listens no more than this far apart, so an
+/// unsorted file never loads a whole history at once.
+const CLUSTER_GAP_MS: i64 = 6 * 3_600_000;
+
+/// A listen with its catalogue keys, ready to store.
+#[derive(Debug, Clone)]
+pub struct KeyedListen {
+    pub listen: NewListen,
+    pub keys: ListenKeys,
+}
+
+/// Where an import stands in one export file; saved in the same transaction as the batch.
+#[derive(Debug, Clone, Copy)]
+pub struct FileCheckpoint<'a> {
+    pub fingerprint: &'a str,
+    pub file_name: &'a str,
+    /// Records of the file (kept or skipped) committed so far.
+    pub records_done: u64,
+    /// True once the whole file has been read.
+    pub completed: bool,
+}
+
+/// One batch of listens from one source for one user.
+#[derive(Debug, Clone, Copy)]
+pub struct ListenBatch<'a> {
+    pub user: UserId,
+    pub import_job: Option<ImportJobId>,
+    pub listens: &'a [KeyedListen],
+    pub checkpoint: Option<FileCheckpoint<'a>>,
+}
+
+/// What happened to a batch's listens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WriteOutcome {
+    /// New listens stored.
+    pub inserted: u64,
+    /// Listens already stored from the same source.
+    pub duplicates: u64,
+    /// Listens already stored from another source: merged into that row, not double counted.
+    pub merged: u64,
+}
+
+impl std::ops::AddAssign for WriteOutcome {
+    fn add_assign(&mut self, other: Self) {
+        self.inserted += other.inserted;
+        self.duplicates += other.duplicates;
+        self.merged += other.merged;
+    }
+}
+
+/// The resume point of one export file for one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub records_done: u64,
+    pub completed: bool,
+}
+
+/// A stored play near the batch, as far as matching needs it.
+#[derive(Debug, Clone)]
+struct Nearby {
+    id: i64,
+    ended_at: i64,
+    track_id: i64,
+    match_key: i64,
+    source: Source,
+    sources: SourceSet,
+}
+
+/// How one listen of the batch will be stored.
+enum Decision {
+    Insert,
+    Duplicate,
+    Merge(Merge),
+}
+
+/// A listen confirming a stored play, and what it changes there.
+struct Merge {
+    play: usize,
+    /// The listen's source is richer: its fields replace the play's.
+    take_fields: bool,
+    /// The play's time and track come from a name-only source: take the listen's precise ones.
+    take_identity: bool,
+    /// The play's source, time and track before the merge.
+    before: (Source, i64, i64),
+}
+
+impl Store {
+    /// Stores a batch of listens of one source: new ones inserted, repeats counted as
+    /// duplicates, listens already known from another source merged. The file checkpoint, if
+    /// any, commits with the batch.
+    pub async fn write_listens(
+        &self,
+        batch: ListenBatch<'_>,
+        cache: &mut CatalogCache,
+    ) -> Result<WriteOutcome> {
+        let mut tx = self.begin().await?;
+        let track_ids = resolve_catalog(&mut tx, batch.listens, cache).await?;
+        let mut nearby = load_nearby(&mut tx, batch.user, batch.listens).await?;
+        let reports = reports_by_time(&mut tx, &nearby).await?;
+        let decisions = decide(batch.listens, &track_ids, &mut nearby, &reports);
+
+        let mut outcome = WriteOutcome::default();
+        let mut inserts = Vec::new();
+        for (index, decision) in decisions.into_iter().enumerate() {
+            match decision {
+                Decision::Insert => inserts.push(index),
+                Decision::Duplicate => outcome.duplicates += 1,
+                Decision::Merge(merge) => {
+                    let listen = &batch.listens[index].listen;
+                    merge_into(
+                        &mut tx,
+                        &nearby[merge.play],
+                        &merge,
+                        listen,
+                        track_ids[index],
+                    )
+                    .await?;
+                    outcome.merged += 1;
+                }
+            }
+        }
+        for chunk in inserts.chunks(PLAY_ROWS_PER_STATEMENT) {
+            outcome.inserted += insert_plays(&mut tx, &batch, &track_ids, chunk).await?;
+        }
+        // A listen can only be found twice within one statement when a source repeats itself
+        // inside a batch; the unique index kept one, so the rest are duplicates.
+        outcome.duplicates += inserts.len() as u64 - outcome.inserted;
+
+        if let Some(checkpoint) = batch.checkpoint {
+            save_checkpoint(&mut tx, batch.user, checkpoint).await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Where a previous import of this file by this user stopped, if it started.
+    pub async fn import_progress(
+        &self,
+        user: UserId,
+        fingerprint: &str,
+    ) -> Result<Option<ImportProgress>> {
+        use crate::row::RowExt;
+        let progress = crate::on_pool!(self, pool => {
+            sqlx::query(
+                "SELECT records_done, completed FROM import_files WHERE user_id = $1 AND fingerprint = $2",
+            )
+            .bind(user.0)
+            .bind(fingerprint)
+            .fetch_optional(pool)
+            .await?
+            .map(|row| -> Result<_, sqlx::Error> {
+                Ok(ImportProgress {
+                    records_done: row.int("records_done")? as u64,
+                    completed: row.flag("completed")?,
+                })
+            })
+            .transpose()?
+        });
+        Ok(progress)
+    }
+}
+
+/// Loads the stored plays of `user` that could match any listen of the batch: those ending
+/// near a cluster of the batch's listens.
+async fn load_nearby(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    listens: &[KeyedListen],
+) -> Result<Vec<Nearby>> {
+    let mut times: Vec<i64> = listens.iter().map(|l| l.listen.ended_at.0).collect();
+    times.sort_unstable();
+    let reach = MINUTE_SLACK_MS * 2;
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for t in times {
+        match ranges.last_mut() {
+            Some((_, end)) if t - *end <= CLUSTER_GAP_MS => *end = t,
+            _ => ranges.push((t, t)),
+        }
+    }
+    let mut nearby = Vec::new();
+    for (from, to) in ranges {
+        let rows = on_tx!(tx, conn => {
+            use crate::row::RowExt;
+            let rows = sqlx::query(
+                "SELECT p.id, p.ended_at, p.track_id, p.source, p.sources, t.match_key
+                 FROM plays p JOIN tracks t ON t.id = p.track_id
+                 WHERE p.user_id = $1 AND p.ended_at BETWEEN $2 AND $3",
+            )
+            .bind(user.0)
+            .bind(from - reach)
+            .bind(to + reach)
+            .fetch_all(&mut **conn)
+            .await?;
+            rows.iter()
+                .map(|row| -> Result<Nearby, sqlx::Error> {
+                    Ok(Nearby {
+                        id: row.int("id")?,
+                        ended_at: row.int("ended_at")?,
+                        track_id: row.int("track_id")?,
+                        match_key: row.int("match_key")?,
+                        source: Source::from_bit(row.small("source")?).unwrap_or(Source::RecentlyPlayed),
+                        sources: SourceSet(row.small("sources")?),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        });
+        nearby.extend(rows);
+    }
+    nearby.sort_by_key(|p| p.ended_at);
+    Ok(nearby)
+}
+
+/// What other sources reported for the nearby plays: `(ended_at, track_id)` → index into
+/// `nearby`, together with the plays' own reports.
+async fn reports_by_time(tx: &mut Tx<'_>, nearby: &[Nearby]) -> Result<HashMap<(i64, i64), usize>> {
+    let mut reports: HashMap<(i64, i64), usize> = nearby
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ((p.ended_at, p.track_id), i))
+        .collect();
+    let merged: Vec<usize> = (0..nearby.len())
+        .filter(|&i| nearby[i].sources != SourceSet::from(nearby[i].source))
+        .collect();
+    if merged.is_empty() {
+        return Ok(reports);
+    }
+    let index_by_id: HashMap<i64, usize> = merged.iter().map(|&i| (nearby[i].id, i)).collect();
+    for chunk in merged.chunks(PLAY_ROWS_PER_STATEMENT) {
+        let rows = on_tx!(tx, conn => {
+            use crate::row::RowExt;
+            let mut query = QueryBuilder::new("SELECT play_id, ended_at, track_id FROM play_sources WHERE play_id IN (");
+            let mut ids = query.separated(", ");
+            for &i in chunk {
+                ids.push_bind(nearby[i].id);
+            }
+            query.push(")");
+            let rows = query.build().fetch_all(&mut **conn).await?;
+            rows.iter()
+                .map(|row| Ok((row.int("play_id")?, row.int("ended_at")?, row.int("track_id")?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        for (play_id, ended_at, track_id) in rows {
+            if let Some(&index) = index_by_id.get(&play_id) {
+                reports.insert((ended_at, track_id), index);
+            }
+        }
+    }
+    Ok(reports)
+}
+
+/// Decides, in memory, what happens to each listen of the batch. Merging is one-to-one: once a
+/// stored play has absorbed a listen of a source, it cannot absorb another of that source.
+fn decide(
+    listens: &[KeyedListen],
+    track_ids: &[i64],
+    nearby: &mut [Nearby],
+    exact: &HashMap<(i64, i64), usize>,
+) -> Vec<Decision> {
+    listens
+        .iter()
+        .zip(track_ids)
+        .map(|(keyed, &track_id)| {
+            let listen = &keyed.listen;
+            let source = listen.source;
+            if let Some(&play) = exact.get(&(listen.ended_at.0, track_id)) {
+                return merge_or_duplicate(nearby, play, source);
+            }
+            match best_match(nearby, keyed, track_id) {
+                Some(play) => merge_or_duplicate(nearby, play, source),
+                None => Decision::Insert,
+            }
+        })
+        .collect()
+}
+
+fn merge_or_duplicate(nearby: &mut [Nearby], play: usize, source: Source) -> Decision {
+    let stored = &mut nearby[play];
+    if stored.sources.contains(source) {
+        return Decision::Duplicate;
+    }
+    let before = (stored.source, stored.ended_at, stored.track_id);
+    let take_fields = source.rank() < stored.source.rank();
+    let take_identity =
+        take_fields || (stored.source == Source::AccountData && source != Source::AccountData);
+    stored.sources = stored.sources.with(source);
+    if take_fields {
+        stored.source = source;
+    }
+    Decision::Merge(Merge {
+        play,
+        take_fields,
+        take_identity,
+        before,
+    })
+}
+
+/// The stored play closest in time that is the same listen as `keyed` by rule 2, if any.
+/// Plays that already hold a listen of this source are only candidates for name-only sources,
+/// whose repeats cannot be recognised by exact time.
+fn best_match(nearby: &[Nearby], keyed: &KeyedListen, track_id: i64) -> Option<usize> {
+    let listen = &keyed.listen;
+    let t = listen.ended_at.0;
+    let listen_by_name = listen.source == Source::AccountData;
+    let start = nearby.partition_point(|p| p.ended_at < t - MINUTE_SLACK_MS * 2);
+    nearby[start..]
+        .iter()
+        .enumerate()
+        .take_while(|(_, p)| p.ended_at <= t + MINUTE_SLACK_MS * 2)
+        .filter(|(_, p)| {
+            let stored_by_name = p.source == Source::AccountData;
+            if p.sources.contains(listen.source) && !listen_by_name {
+                return false;
+            }
+            if listen_by_name || stored_by_name {
+                // The name-only side's time is the start of its minute.
+                let minute = if listen_by_name { t } else { p.ended_at };
+                let other = if listen_by_name { p.ended_at } else { t };
+                p.match_key == keyed.keys.match_key
+                    && other >= minute - MINUTE_SLACK_MS
+                    && other < minute + 60_000 + MINUTE_SLACK_MS
+            } else {
+                p.track_id == track_id && (p.ended_at - t).abs() <= SAME_TRACK_TOLERANCE_MS
+            }
+        })
+        .min_by_key(|(_, p)| (p.ended_at - t).abs())
+        .map(|(i, _)| start + i)
+}
+
+/// Records that `listen` confirmed the stored play, keeping the report that does not stay on
+/// the play row in `play_sources`; a richer listen also replaces the play's fields.
+async fn merge_into(
+    tx: &mut Tx<'_>,
+    stored: &Nearby,
+    merge: &Merge,
+    listen: &NewListen,
+    track_id: i64,
+) -> Result<()> {
+    let (kept_source, kept_ended_at, kept_track) = if merge.take_identity {
+        merge.before
+    } else {
+        (listen.source, listen.ended_at.0, track_id)
+    };
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO play_sources (play_id, source, ended_at, track_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (play_id, source) DO NOTHING",
+    )
+    .bind(stored.id)
+    .bind(kept_source.bit())
+    .bind(kept_ended_at)
+    .bind(kept_track)
+    .execute(&mut **conn)
+    .await
+    .map(drop))?;
+
+    if !merge.take_identity {
+        on_tx!(tx, conn => sqlx::query("UPDATE plays SET sources = $2 WHERE id = $1")
+            .bind(stored.id)
+            .bind(stored.sources.0)
+            .execute(&mut **conn)
+            .await
+            .map(drop))?;
+        return Ok(());
+    }
+    if !merge.take_fields {
+        on_tx!(tx, conn => sqlx::query(
+            "UPDATE plays SET sources = $2, ended_at = $3, track_id = $4 WHERE id = $1",
+        )
+        .bind(stored.id)
+        .bind(stored.sources.0)
+        .bind(listen.ended_at.0)
+        .bind(track_id)
+        .execute(&mut **conn)
+        .await
+        .map(drop))?;
+        return Ok(());
+    }
+    let d = &listen.details;
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE plays SET ended_at = $2, track_id = $3, ms_played = $4, ms_played_estimated = $5,
+                source = $6, sources = $7, platform = COALESCE($8, platform),
+                conn_country = COALESCE($9, conn_country), reason_start = COALESCE($10, reason_start),
+                reason_end = COALESCE($11, reason_end), shuffle = COALESCE($12, shuffle),
+                skipped = COALESCE($13, skipped), offline = COALESCE($14, offline),
+                incognito = COALESCE($15, incognito)
+         WHERE id = $1",
+    )
+    .bind(stored.id)
+    .bind(listen.ended_at.0)
+    .bind(track_id)
+    .bind(listen.ms_played.map(clamp_ms))
+    .bind(listen.ms_played_estimated)
+    .bind(stored.source.bit())
+    .bind(stored.sources.0)
+    .bind(d.platform.clone())
+    .bind(d.conn_country.clone())
+    .bind(d.reason_start.clone())
+    .bind(d.reason_end.clone())
+    .bind(d.shuffle)
+    .bind(d.skipped)
+    .bind(d.offline)
+    .bind(d.incognito)
+    .execute(&mut **conn)
+    .await
+    .map(drop))?;
+    Ok(())
+}
+
+/// `plays.ms_played` is a 32-bit column; parsers already refuse absurd durations.
+fn clamp_ms(ms: i64) -> i32 {
+    ms.clamp(0, i64::from(i32::MAX)) as i32
+}
+
+/// Inserts the chosen listens; returns how many rows were new (the unique identity index
+/// silently keeps the first of two equal listens).
+async fn insert_plays(
+    tx: &mut Tx<'_>,
+    batch: &ListenBatch<'_>,
+    track_ids: &[i64],
+    chosen: &[usize],
+) -> Result<u64> {
+    let rows = chosen
+        .iter()
+        .map(|&i| (&batch.listens[i].listen, track_ids[i]));
+    let inserted = on_tx!(tx, conn => {
+        let mut query = QueryBuilder::new(
+            "INSERT INTO plays (user_id, ended_at, track_id, ms_played, ms_played_estimated, source,
+                sources, platform, conn_country, reason_start, reason_end, shuffle, skipped, offline,
+                incognito, import_job_id) ",
+        );
+        query.push_values(rows, |mut row, (listen, track_id)| {
+            let PlayDetails { platform, conn_country, reason_start, reason_end, shuffle, skipped, offline, incognito } =
+                listen.details.clone();
+            row.push_bind(batch.user.0)
+                .push_bind(listen.ended_at.0)
+                .push_bind(track_id)
+                .push_bind(listen.ms_played.map(clamp_ms))
+                .push_bind(listen.ms_played_estimated)
+                .push_bind(listen.source.bit())
+                .push_bind(listen.source.bit())
+                .push_bind(platform)
+                .push_bind(conn_country)
+                .push_bind(reason_start)
+                .push_bind(reason_end)
+                .push_bind(shuffle)
+                .push_bind(skipped)
+                .push_bind(offline)
+                .push_bind(incognito)
+                .push_bind(batch.import_job.map(|j| j.0));
+        });
+        query.push(" ON CONFLICT (user_id, ended_at, track_id) DO NOTHING");
+        query.build().execute(&mut **conn).await?.rows_affected()
+    });
+    Ok(inserted)
+}
+
+async fn save_checkpoint(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    checkpoint: FileCheckpoint<'_>,
+) -> Result<()> {
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO import_files (user_id, fingerprint, file_name, records_done, completed, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (user_id, fingerprint) DO UPDATE SET
+            records_done = excluded.records_done, completed = excluded.completed,
+            updated_at = excluded.updated_at",
+    )
+    .bind(user.0)
+    .bind(checkpoint.fingerprint.to_string())
+    .bind(checkpoint.file_name.to_string())
+    .bind(checkpoint.records_done as i64)
+    .bind(checkpoint.completed)
+    .bind(now_ms())
+    .execute(&mut **conn)
+    .await
+    .map(drop))?;
+    Ok(())
+}

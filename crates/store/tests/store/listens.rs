@@ -1,0 +1,391 @@
+//! Writing listens: identity within a source, merging across sources, checkpoints.
+
+use spotify_history_core::{
+    AlbumRef, ArtistRef, EndedAt, ItemKind, ItemRef, ListenKeys, NewListen, PlayDetails, Source,
+    UserId,
+};
+use spotify_history_store::{
+    CatalogCache, FileCheckpoint, ImportProgress, KeyedListen, ListenBatch, Store, WriteOutcome,
+};
+use spotify_history_testkit::store_test;
+
+const T0: i64 = 1_700_000_000_000; // 2023-11-14T22:13:20Z
+
+/// A listen of `artist – name` ending at `ended_at`, as `source` would report it.
+fn listen(source: Source, ended_at: i64, artist: &str, name: &str, ms: Option<i64>) -> KeyedListen {
+    let by_name = source == Source::AccountData;
+    let uri = (!by_name).then(|| format!("spotify:track:{}", name.replace(' ', "")));
+    let track_key = uri
+        .clone()
+        .unwrap_or_else(|| format!("local:{artist}|{name}"));
+    KeyedListen {
+        listen: NewListen {
+            ended_at: EndedAt(ended_at),
+            item: ItemRef {
+                kind: ItemKind::Track,
+                uri,
+                name: name.into(),
+                artists: vec![ArtistRef {
+                    uri: None,
+                    name: artist.into(),
+                }],
+                album: Some(AlbumRef {
+                    uri: None,
+                    name: format!("{artist} album"),
+                }),
+                duration_ms: None,
+                isrc: None,
+            },
+            ms_played: ms,
+            ms_played_estimated: false,
+            source,
+            details: PlayDetails {
+                platform: (source == Source::ExtendedExport).then(|| "android".into()),
+                ..PlayDetails::default()
+            },
+        },
+        keys: ListenKeys {
+            track: track_key,
+            album: Some(format!("local:album:{artist}")),
+            artists: vec![format!("local:artist:{artist}")],
+            match_key: match_key(artist, name),
+        },
+    }
+}
+
+fn match_key(artist: &str, name: &str) -> i64 {
+    // FNV-1a: any stable hash of the normalised names will do for the store.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in format!("{}|{}", artist.to_lowercase(), name.to_lowercase()).bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// The start of the minute, as account data reports end times.
+fn minute(ms: i64) -> i64 {
+    ms - ms.rem_euclid(60_000)
+}
+
+async fn write(store: &Store, user: UserId, listens: &[KeyedListen]) -> WriteOutcome {
+    store
+        .write_listens(
+            ListenBatch {
+                user,
+                import_job: None,
+                listens,
+                checkpoint: None,
+            },
+            &mut CatalogCache::default(),
+        )
+        .await
+        .expect("write listens")
+}
+
+fn outcome(inserted: u64, duplicates: u64, merged: u64) -> WriteOutcome {
+    WriteOutcome {
+        inserted,
+        duplicates,
+        merged,
+    }
+}
+
+store_test!(rewriting_the_same_listens_is_a_no_op, |db| {
+    let user = db.store.create_user("ann", None).await.unwrap().id;
+    let batch = vec![
+        listen(Source::ExtendedExport, T0, "Björk", "Joga", Some(200_000)),
+        listen(
+            Source::ExtendedExport,
+            T0,
+            "Sigur Rós",
+            "Hoppípolla",
+            Some(10_000),
+        ),
+        listen(
+            Source::ExtendedExport,
+            T0 + 300_000,
+            "Björk",
+            "Joga",
+            Some(190_000),
+        ),
+    ];
+    assert_eq!(write(&db.store, user, &batch).await, outcome(3, 0, 0));
+    let before = db.store.listen_totals(user).await.unwrap();
+    assert_eq!(write(&db.store, user, &batch).await, outcome(0, 3, 0));
+    assert_eq!(db.store.listen_totals(user).await.unwrap(), before);
+    assert_eq!(before.listens, 3);
+    assert_eq!(before.distinct_tracks, 2);
+    assert_eq!(before.distinct_artists, 2);
+    assert_eq!(before.total_ms_played, 400_000);
+});
+
+store_test!(a_listen_repeated_inside_one_batch_is_stored_once, |db| {
+    let user = db.store.create_user("ann", None).await.unwrap().id;
+    let one = listen(Source::ExtendedExport, T0, "Björk", "Joga", Some(200_000));
+    assert_eq!(
+        write(&db.store, user, &[one.clone(), one]).await,
+        outcome(1, 1, 0)
+    );
+});
+
+store_test!(api_plays_merge_with_exported_listens_either_way, |db| {
+    let store = &db.store;
+    let user = store.create_user("ann", None).await.unwrap().id;
+    // Export first, then the API reports the same listen 4 s later: merged.
+    write(
+        store,
+        user,
+        &[listen(
+            Source::ExtendedExport,
+            T0,
+            "Björk",
+            "Joga",
+            Some(200_000),
+        )],
+    )
+    .await;
+    let api = listen(Source::RecentlyPlayed, T0 + 4_000, "Björk", "Joga", None);
+    assert_eq!(
+        write(store, user, std::slice::from_ref(&api)).await,
+        outcome(0, 0, 1)
+    );
+    assert_eq!(write(store, user, &[api]).await, outcome(0, 1, 0));
+
+    // API first, then the export: merged, and the export's exact duration wins.
+    let later = T0 + 3_600_000;
+    write(
+        store,
+        user,
+        &[listen(Source::RecentlyPlayed, later, "Björk", "Joga", None)],
+    )
+    .await;
+    let exported = listen(
+        Source::ExtendedExport,
+        later - 3_000,
+        "Björk",
+        "Joga",
+        Some(123_000),
+    );
+    assert_eq!(write(store, user, &[exported]).await, outcome(0, 0, 1));
+
+    let totals = store.listen_totals(user).await.unwrap();
+    assert_eq!(totals.listens, 2);
+    assert_eq!(totals.multi_source_listens, 2);
+    assert_eq!(totals.total_ms_played, 323_000);
+});
+
+store_test!(account_data_rows_merge_by_name_and_minute, |db| {
+    let store = &db.store;
+    let user = store.create_user("ann", None).await.unwrap().id;
+    let t = T0 + 42_000;
+    write(
+        store,
+        user,
+        &[listen(
+            Source::ExtendedExport,
+            t,
+            "Beyoncé",
+            "Halo",
+            Some(200_000),
+        )],
+    )
+    .await;
+    let account = listen(
+        Source::AccountData,
+        minute(t),
+        "Beyoncé",
+        "Halo",
+        Some(200_000),
+    );
+    assert_eq!(
+        write(store, user, std::slice::from_ref(&account)).await,
+        outcome(0, 0, 1)
+    );
+    // Importing the account data again changes nothing.
+    assert_eq!(write(store, user, &[account]).await, outcome(0, 1, 0));
+    // A different song in that minute is a new listen.
+    let other = listen(
+        Source::AccountData,
+        minute(t),
+        "Beyoncé",
+        "Formation",
+        Some(60_000),
+    );
+    assert_eq!(write(store, user, &[other]).await, outcome(1, 0, 0));
+    assert_eq!(store.listen_totals(user).await.unwrap().listens, 2);
+});
+
+store_test!(
+    extended_history_upgrades_listens_first_seen_in_account_data,
+    |db| {
+        let store = &db.store;
+        let user = store.create_user("ann", None).await.unwrap().id;
+        let t = T0 + 59_000;
+        write(
+            store,
+            user,
+            &[listen(
+                Source::AccountData,
+                minute(t),
+                "坂本龍一",
+                "Merry Christmas",
+                Some(1_000),
+            )],
+        )
+        .await;
+        let exported = listen(
+            Source::ExtendedExport,
+            t,
+            "坂本龍一",
+            "Merry Christmas",
+            Some(250_000),
+        );
+        assert_eq!(
+            write(store, user, std::slice::from_ref(&exported)).await,
+            outcome(0, 0, 1)
+        );
+        // The merged row now carries the exported identity: importing it again is a duplicate.
+        assert_eq!(write(store, user, &[exported]).await, outcome(0, 1, 0));
+        let totals = store.listen_totals(user).await.unwrap();
+        assert_eq!(totals.listens, 1);
+        assert_eq!(totals.total_ms_played, 250_000);
+    }
+);
+
+store_test!(merging_is_one_to_one_and_picks_the_nearest_listen, |db| {
+    let store = &db.store;
+    let user = store.create_user("ann", None).await.unwrap().id;
+    // The same song played twice, 10 s apart, in the export (a skip and a replay).
+    write(
+        store,
+        user,
+        &[
+            listen(Source::ExtendedExport, T0, "Björk", "Joga", Some(5_000)),
+            listen(
+                Source::ExtendedExport,
+                T0 + 10_000,
+                "Björk",
+                "Joga",
+                Some(200_000),
+            ),
+        ],
+    )
+    .await;
+    // Two API plays near them: each merges with its nearest, none with both.
+    let api = [
+        listen(Source::RecentlyPlayed, T0 + 11_000, "Björk", "Joga", None),
+        listen(Source::RecentlyPlayed, T0 + 1_000, "Björk", "Joga", None),
+    ];
+    assert_eq!(write(store, user, &api).await, outcome(0, 0, 2));
+    // A third API play of the song, far away in time, is a new listen.
+    let far = listen(Source::RecentlyPlayed, T0 + 600_000, "Björk", "Joga", None);
+    assert_eq!(write(store, user, &[far]).await, outcome(1, 0, 0));
+    assert_eq!(store.listen_totals(user).await.unwrap().listens, 3);
+});
+
+store_test!(listens_of_different_users_never_merge, |db| {
+    let store = &db.store;
+    let ann = store.create_user("ann", None).await.unwrap().id;
+    let bob = store.create_user("bob", None).await.unwrap().id;
+    let l = listen(Source::ExtendedExport, T0, "Björk", "Joga", Some(200_000));
+    assert_eq!(
+        write(store, ann, std::slice::from_ref(&l)).await,
+        outcome(1, 0, 0)
+    );
+    assert_eq!(write(store, bob, &[l]).await, outcome(1, 0, 0));
+    assert_eq!(store.listen_totals(bob).await.unwrap().distinct_tracks, 1);
+});
+
+store_test!(large_batches_are_split_into_statements, |db| {
+    let store = &db.store;
+    let user = store.create_user("ann", None).await.unwrap().id;
+    let listens: Vec<_> = (0..2_500)
+        .map(|i| {
+            let name = format!("Song {}", i % 1_200);
+            listen(
+                Source::ExtendedExport,
+                T0 + i * 61_000,
+                &format!("Artist {}", i % 1_100),
+                &name,
+                Some(i),
+            )
+        })
+        .collect();
+    let mut cache = CatalogCache::default();
+    let first = store
+        .write_listens(
+            ListenBatch {
+                user,
+                import_job: None,
+                listens: &listens,
+                checkpoint: None,
+            },
+            &mut cache,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, outcome(2_500, 0, 0));
+    assert_eq!(
+        cache.tracks_known(),
+        2_500.min(
+            listens
+                .iter()
+                .map(|l| &l.keys.track)
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        )
+    );
+    let totals = store.listen_totals(user).await.unwrap();
+    assert_eq!(totals.listens, 2_500);
+    assert_eq!(totals.total_ms_played, (0..2_500).sum::<i64>());
+    // Same listens with a warm cache: all duplicates.
+    let again = store
+        .write_listens(
+            ListenBatch {
+                user,
+                import_job: None,
+                listens: &listens,
+                checkpoint: None,
+            },
+            &mut cache,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, outcome(0, 2_500, 0));
+});
+
+store_test!(file_checkpoints_commit_with_their_batch, |db| {
+    let store = &db.store;
+    let user = store.create_user("ann", None).await.unwrap().id;
+    assert_eq!(store.import_progress(user, "file-a").await.unwrap(), None);
+    let listens = [listen(Source::ExtendedExport, T0, "Björk", "Joga", Some(1))];
+    for (records_done, completed) in [(40, false), (75, true)] {
+        store
+            .write_listens(
+                ListenBatch {
+                    user,
+                    import_job: None,
+                    listens: &listens,
+                    checkpoint: Some(FileCheckpoint {
+                        fingerprint: "file-a",
+                        file_name: "Streaming_History_Audio_2020.json",
+                        records_done,
+                        completed,
+                    }),
+                },
+                &mut CatalogCache::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.import_progress(user, "file-a").await.unwrap(),
+            Some(ImportProgress {
+                records_done,
+                completed
+            })
+        );
+    }
+    // Checkpoints belong to one user.
+    let bob = store.create_user("bob", None).await.unwrap().id;
+    assert_eq!(store.import_progress(bob, "file-a").await.unwrap(), None);
+});
