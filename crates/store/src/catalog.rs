@@ -15,15 +15,51 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 /// Catalogue ids already known to this import (or collector run), by key.
 #[derive(Debug, Default)]
 pub struct CatalogCache {
-    artists: HashMap<String, i64>,
-    albums: HashMap<String, i64>,
-    tracks: HashMap<String, i64>,
+    artists: Ids,
+    albums: Ids,
+    tracks: Ids,
 }
 
 impl CatalogCache {
-    /// Distinct tracks seen so far.
+    /// Distinct tracks known so far.
     pub fn tracks_known(&self) -> usize {
-        self.tracks.len()
+        self.tracks.committed.len() + self.tracks.pending.len()
+    }
+
+    /// The transaction that learnt the pending ids committed: they are real now.
+    pub(crate) fn keep_pending(&mut self) {
+        for ids in [&mut self.artists, &mut self.albums, &mut self.tracks] {
+            let pending = std::mem::take(&mut ids.pending);
+            ids.committed.extend(pending);
+        }
+    }
+
+    /// The transaction that learnt the pending ids did not commit: drop them.
+    pub(crate) fn forget_pending(&mut self) {
+        for ids in [&mut self.artists, &mut self.albums, &mut self.tracks] {
+            ids.pending.clear();
+        }
+    }
+}
+
+/// Ids by key: those from committed transactions, and those learnt in the open one.
+#[derive(Debug, Default)]
+struct Ids {
+    committed: HashMap<String, i64>,
+    pending: HashMap<String, i64>,
+}
+
+impl Ids {
+    fn get(&self, key: &str) -> Option<&i64> {
+        self.committed.get(key).or_else(|| self.pending.get(key))
+    }
+
+    fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    fn extend(&mut self, ids: HashMap<String, i64>) {
+        self.pending.extend(ids);
     }
 }
 

@@ -112,20 +112,24 @@ struct Merge {
     before: (Source, i64, i64),
 }
 
-impl Store {
-    /// Stores a batch of listens of one source: new ones inserted, repeats counted as
-    /// duplicates, listens already known from another source merged. The file checkpoint, if
-    /// any, commits with the batch.
-    pub async fn write_listens(
-        &self,
-        batch: ListenBatch<'_>,
-        cache: &mut CatalogCache,
-    ) -> Result<WriteOutcome> {
-        let mut tx = self.begin().await?;
-        let track_ids = resolve_catalog(&mut tx, batch.listens, cache).await?;
-        let mut nearby = load_nearby(&mut tx, batch.user, batch.listens).await?;
-        let reports = reports_by_time(&mut tx, &nearby).await?;
-        let decisions = decide(batch.listens, &track_ids, &mut nearby, &reports);
+/// Writes listens of one user inside one transaction. Dropped without [`ListenWriter::commit`],
+/// nothing it wrote is kept — not even catalogue ids in the cache.
+pub struct ListenWriter<'c> {
+    tx: Tx<'static>,
+    user: UserId,
+    import_job: Option<ImportJobId>,
+    cache: &'c mut CatalogCache,
+}
+
+impl ListenWriter<'_> {
+    /// Stores listens of one source: new ones inserted, repeats counted as duplicates,
+    /// listens already known from another source merged.
+    pub async fn write(&mut self, listens: &[KeyedListen]) -> Result<WriteOutcome> {
+        let tx = &mut self.tx;
+        let track_ids = resolve_catalog(tx, listens, self.cache).await?;
+        let mut nearby = load_nearby(tx, self.user, listens).await?;
+        let reports = reports_by_time(tx, &nearby).await?;
+        let decisions = decide(listens, &track_ids, &mut nearby, &reports);
 
         let mut outcome = WriteOutcome::default();
         let mut inserts = Vec::new();
@@ -134,30 +138,63 @@ impl Store {
                 Decision::Insert => inserts.push(index),
                 Decision::Duplicate => outcome.duplicates += 1,
                 Decision::Merge(merge) => {
-                    let listen = &batch.listens[index].listen;
-                    merge_into(
-                        &mut tx,
-                        &nearby[merge.play],
-                        &merge,
-                        listen,
-                        track_ids[index],
-                    )
-                    .await?;
+                    let listen = &listens[index].listen;
+                    merge_into(tx, &nearby[merge.play], &merge, listen, track_ids[index]).await?;
                     outcome.merged += 1;
                 }
             }
         }
         for chunk in inserts.chunks(PLAY_ROWS_PER_STATEMENT) {
-            outcome.inserted += insert_plays(&mut tx, &batch, &track_ids, chunk).await?;
+            let rows = chunk.iter().map(|&i| (&listens[i].listen, track_ids[i]));
+            outcome.inserted += insert_plays(tx, self.user, self.import_job, rows).await?;
         }
         // A listen can only be found twice within one statement when a source repeats itself
         // inside a batch; the unique index kept one, so the rest are duplicates.
         outcome.duplicates += inserts.len() as u64 - outcome.inserted;
+        Ok(outcome)
+    }
 
-        if let Some(checkpoint) = batch.checkpoint {
-            save_checkpoint(&mut tx, batch.user, checkpoint).await?;
+    /// Makes everything written durable, together with the file checkpoint if any.
+    pub async fn commit(mut self, checkpoint: Option<FileCheckpoint<'_>>) -> Result<()> {
+        if let Some(checkpoint) = checkpoint {
+            save_checkpoint(&mut self.tx, self.user, checkpoint).await?;
         }
-        tx.commit().await?;
+        self.tx.commit().await?;
+        self.cache.keep_pending();
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Starts writing listens for `user` in one transaction.
+    pub async fn listen_writer<'c>(
+        &self,
+        user: UserId,
+        import_job: Option<ImportJobId>,
+        cache: &'c mut CatalogCache,
+    ) -> Result<ListenWriter<'c>> {
+        // Ids learnt in a transaction that never committed point at rows that do not exist.
+        cache.forget_pending();
+        Ok(ListenWriter {
+            tx: self.begin().await?,
+            user,
+            import_job,
+            cache,
+        })
+    }
+
+    /// Stores one batch in its own transaction (see [`ListenWriter::write`]); the file
+    /// checkpoint, if any, commits with it.
+    pub async fn write_listens(
+        &self,
+        batch: ListenBatch<'_>,
+        cache: &mut CatalogCache,
+    ) -> Result<WriteOutcome> {
+        let mut writer = self
+            .listen_writer(batch.user, batch.import_job, cache)
+            .await?;
+        let outcome = writer.write(batch.listens).await?;
+        writer.commit(batch.checkpoint).await?;
         Ok(outcome)
     }
 
@@ -440,15 +477,12 @@ fn clamp_ms(ms: i64) -> i32 {
 
 /// Inserts the chosen listens; returns how many rows were new (the unique identity index
 /// silently keeps the first of two equal listens).
-async fn insert_plays(
+async fn insert_plays<'a>(
     tx: &mut Tx<'_>,
-    batch: &ListenBatch<'_>,
-    track_ids: &[i64],
-    chosen: &[usize],
+    user: UserId,
+    import_job: Option<ImportJobId>,
+    rows: impl Iterator<Item = (&'a NewListen, i64)>,
 ) -> Result<u64> {
-    let rows = chosen
-        .iter()
-        .map(|&i| (&batch.listens[i].listen, track_ids[i]));
     let inserted = on_tx!(tx, conn => {
         let mut query = QueryBuilder::new(
             "INSERT INTO plays (user_id, ended_at, track_id, ms_played, ms_played_estimated, source,
@@ -458,7 +492,7 @@ async fn insert_plays(
         query.push_values(rows, |mut row, (listen, track_id)| {
             let PlayDetails { platform, conn_country, reason_start, reason_end, shuffle, skipped, offline, incognito } =
                 listen.details.clone();
-            row.push_bind(batch.user.0)
+            row.push_bind(user.0)
                 .push_bind(listen.ended_at.0)
                 .push_bind(track_id)
                 .push_bind(listen.ms_played.map(clamp_ms))
@@ -473,7 +507,7 @@ async fn insert_plays(
                 .push_bind(skipped)
                 .push_bind(offline)
                 .push_bind(incognito)
-                .push_bind(batch.import_job.map(|j| j.0));
+                .push_bind(import_job.map(|j| j.0));
         });
         query.push(" ON CONFLICT (user_id, ended_at, track_id) DO NOTHING");
         query.build().execute(&mut **conn).await?.rows_affected()

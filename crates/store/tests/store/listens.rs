@@ -389,3 +389,38 @@ store_test!(file_checkpoints_commit_with_their_batch, |db| {
     let bob = store.create_user("bob", None).await.unwrap().id;
     assert_eq!(store.import_progress(bob, "file-a").await.unwrap(), None);
 });
+
+store_test!(an_uncommitted_writer_leaves_nothing_behind, |db| {
+    let store = &db.store;
+    let user = store.create_user("ann", None).await.unwrap().id;
+    let listens = [
+        listen(Source::ExtendedExport, T0, "Björk", "Joga", Some(200_000)),
+        listen(
+            Source::ExtendedExport,
+            T0 + 300_000,
+            "Beyoncé",
+            "Halo",
+            Some(100_000),
+        ),
+    ];
+    let mut cache = CatalogCache::default();
+    {
+        let mut writer = store.listen_writer(user, None, &mut cache).await.unwrap();
+        assert_eq!(writer.write(&listens).await.unwrap(), outcome(2, 0, 0));
+        // Dropped without commit: rolled back.
+    }
+    assert_eq!(store.listen_totals(user).await.unwrap().listens, 0);
+    // The cache must not hand out ids of rolled-back catalogue rows.
+    let mut writer = store.listen_writer(user, None, &mut cache).await.unwrap();
+    assert_eq!(writer.write(&listens).await.unwrap(), outcome(2, 0, 0));
+    writer.commit(None).await.unwrap();
+    let totals = store.listen_totals(user).await.unwrap();
+    assert_eq!(
+        (
+            totals.listens,
+            totals.distinct_tracks,
+            totals.distinct_artists
+        ),
+        (2, 2, 2)
+    );
+});
