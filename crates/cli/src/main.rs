@@ -37,6 +37,13 @@ enum Command {
     Tokens(commands::tokens::TokensCommand),
     /// Print a new TOKEN_ENCRYPTION_KEY (a Fernet key)
     Keygen,
+    /// Import Spotify "Download your data" exports (ZIP, folder or JSON files)
+    Import(commands::import::ImportArgs),
+    /// Fill the database with a realistic synthetic history for a `demo` user
+    Demo(commands::demo::DemoArgs),
+    /// Measure performance and print the figures
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +102,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => commands::migrate::run(&settings).await,
         Command::Users(command) => commands::users::run(&settings, command).await,
         Command::Tokens(command) => commands::tokens::run(&settings, command).await,
+        Command::Import(args) => commands::import::run(&settings, args).await,
+        Command::Demo(args) => commands::demo::run(&settings, args).await,
+        Command::Bench(command) => commands::bench::run(&settings, command).await,
         Command::Keygen => {
             println!("{}", commands::keygen::generate_key());
             Ok(())

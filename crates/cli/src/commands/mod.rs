@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+pub mod bench;
+pub mod demo;
+pub mod import;
 pub mod keygen;
 pub mod migrate;
 pub mod serve;
