@@ -178,12 +178,26 @@ pub async fn import(
     for (index, file) in source.files().iter().enumerate() {
         progress.current_file = file.name.clone();
         on_progress(&progress);
-        let earlier = store.import_progress(options.user, &file.fingerprint).await?;
+        let earlier = store
+            .import_progress(options.user, &file.fingerprint)
+            .await?;
         let file_report = if earlier.is_some_and(|p| p.completed) && !options.recheck {
-            FileReport::new(file, FileStatus::AlreadyImported, earlier.map_or(0, |p| p.records_done))
+            FileReport::new(
+                file,
+                FileStatus::AlreadyImported,
+                earlier.map_or(0, |p| p.records_done),
+            )
         } else {
-            import_file(store, &source, index, options, &mut cache, &mut progress, &mut on_progress)
-                .await?
+            import_file(
+                store,
+                &source,
+                index,
+                options,
+                &mut cache,
+                &mut progress,
+                &mut on_progress,
+            )
+            .await?
         };
         progress.files_done += 1;
         progress.bytes_read = source.progress().bytes_read();
@@ -218,7 +232,9 @@ async fn import_file(
         tokio::task::spawn_blocking(move || parse_file(&source, index, &sender))
     };
 
-    let mut writer = store.listen_writer(options.user, options.import_job, cache).await?;
+    let mut writer = store
+        .listen_writer(options.user, options.import_job, cache)
+        .await?;
     let mut written = WriteOutcome::default();
     let mut skipped = SkipCounts::default();
     let mut write_error = None;

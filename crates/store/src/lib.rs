@@ -8,6 +8,7 @@ mod api_tokens;
 mod catalog;
 mod connect;
 mod error;
+mod export;
 mod listens;
 mod migrations;
 mod row;
@@ -20,8 +21,9 @@ pub use api_tokens::NewApiToken;
 pub use catalog::CatalogCache;
 pub use connect::DatabaseUrl;
 pub use error::StoreError;
+pub use export::StoredListen;
 pub use listens::{
-    FileCheckpoint, ImportProgress, KeyedListen, ListenBatch, MINUTE_SLACK_MS,
+    FileCheckpoint, FileProgress, KeyedListen, ListenBatch, MINUTE_SLACK_MS,
     SAME_TRACK_TOLERANCE_MS, WriteOutcome,
 };
 pub use schema::ColumnInfo;

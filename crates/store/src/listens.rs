@@ -78,7 +78,7 @@ impl std::ops::AddAssign for WriteOutcome {
 
 /// The resume point of one export file for one user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImportProgress {
+pub struct FileProgress {
     pub records_done: u64,
     pub completed: bool,
 }
@@ -203,7 +203,7 @@ impl Store {
         &self,
         user: UserId,
         fingerprint: &str,
-    ) -> Result<Option<ImportProgress>> {
+    ) -> Result<Option<FileProgress>> {
         use crate::row::RowExt;
         let progress = crate::on_pool!(self, pool => {
             sqlx::query(
@@ -214,7 +214,7 @@ impl Store {
             .fetch_optional(pool)
             .await?
             .map(|row| -> Result<_, sqlx::Error> {
-                Ok(ImportProgress {
+                Ok(FileProgress {
                     records_done: row.int("records_done")? as u64,
                     completed: row.flag("completed")?,
                 })

@@ -13,6 +13,8 @@ pub(crate) trait RowExt {
     fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
     fn flag(&self, column: &str) -> Result<bool, sqlx::Error>;
     fn small(&self, column: &str) -> Result<i16, sqlx::Error>;
+    fn opt_int4(&self, column: &str) -> Result<Option<i32>, sqlx::Error>;
+    fn opt_flag(&self, column: &str) -> Result<Option<bool>, sqlx::Error>;
 }
 
 macro_rules! impl_row_ext {
@@ -34,6 +36,12 @@ macro_rules! impl_row_ext {
                 self.try_get(column)
             }
             fn small(&self, column: &str) -> Result<i16, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn opt_int4(&self, column: &str) -> Result<Option<i32>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn opt_flag(&self, column: &str) -> Result<Option<bool>, sqlx::Error> {
                 self.try_get(column)
             }
         }

@@ -8,9 +8,18 @@ use spotify_history_core::UserId;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ListenTotals {
     pub listens: i64,
+    /// Distinct music tracks.
     pub distinct_tracks: i64,
+    /// Distinct artists of those tracks.
     pub distinct_artists: i64,
+    /// Distinct albums of those tracks.
     pub distinct_albums: i64,
+    /// Distinct podcast episodes.
+    pub distinct_episodes: i64,
+    /// Distinct podcast shows.
+    pub distinct_shows: i64,
+    /// Distinct audiobook chapters.
+    pub distinct_chapters: i64,
     /// Sum of known `ms_played`.
     pub total_ms_played: i64,
     /// Listens of podcast episodes.
@@ -28,8 +37,11 @@ impl Store {
         // NUMERIC on PostgreSQL).
         const SQL: &str = "
             SELECT COUNT(*) AS listens,
-                   COUNT(DISTINCT p.track_id) AS distinct_tracks,
-                   COUNT(DISTINCT t.album_id) AS distinct_albums,
+                   COUNT(DISTINCT CASE WHEN t.kind = 0 THEN p.track_id END) AS distinct_tracks,
+                   COUNT(DISTINCT CASE WHEN t.kind = 0 THEN t.album_id END) AS distinct_albums,
+                   COUNT(DISTINCT CASE WHEN t.kind = 1 THEN p.track_id END) AS distinct_episodes,
+                   COUNT(DISTINCT CASE WHEN t.kind = 1 THEN t.album_id END) AS distinct_shows,
+                   COUNT(DISTINCT CASE WHEN t.kind = 2 THEN p.track_id END) AS distinct_chapters,
                    CAST(COALESCE(SUM(p.ms_played), 0) AS BIGINT) AS total_ms_played,
                    CAST(COALESCE(SUM(CASE WHEN t.kind = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS episode_listens,
                    CAST(COALESCE(SUM(CASE WHEN t.kind = 2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS chapter_listens,
@@ -48,6 +60,9 @@ impl Store {
                 distinct_tracks: row.int("distinct_tracks")?,
                 distinct_artists: artists.int("distinct_artists")?,
                 distinct_albums: row.int("distinct_albums")?,
+                distinct_episodes: row.int("distinct_episodes")?,
+                distinct_shows: row.int("distinct_shows")?,
+                distinct_chapters: row.int("distinct_chapters")?,
                 total_ms_played: row.int("total_ms_played")?,
                 episode_listens: row.int("episode_listens")?,
                 chapter_listens: row.int("chapter_listens")?,

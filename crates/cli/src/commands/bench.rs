@@ -57,9 +57,12 @@ pub async fn run(_settings: &Settings, command: BenchCommand) -> anyhow::Result<
         Some(base) => {
             let schema = format!("bench_{}", std::process::id());
             let admin = Store::connect(&DatabaseUrl::parse(&base)?).await?;
-            admin.execute_ddl(&format!("CREATE SCHEMA {schema}")).await?;
+            admin
+                .execute_ddl(&format!("CREATE SCHEMA {schema}"))
+                .await?;
             let separator = if base.contains('?') { '&' } else { '?' };
-            let url = DatabaseUrl::parse(&format!("{base}{separator}options[search_path]={schema}"))?;
+            let url =
+                DatabaseUrl::parse(&format!("{base}{separator}options[search_path]={schema}"))?;
             let result = async {
                 let store = Store::open(&url).await?;
                 measure("PostgreSQL, first import", &store, &zip, false).await?;
@@ -67,7 +70,9 @@ pub async fn run(_settings: &Settings, command: BenchCommand) -> anyhow::Result<
                 anyhow::Ok(())
             }
             .await;
-            admin.execute_ddl(&format!("DROP SCHEMA {schema} CASCADE")).await?;
+            admin
+                .execute_ddl(&format!("DROP SCHEMA {schema} CASCADE"))
+                .await?;
             result?;
         }
         None => println!("PostgreSQL: skipped (give --postgres-url or set TEST_DATABASE_URL)"),
@@ -75,7 +80,12 @@ pub async fn run(_settings: &Settings, command: BenchCommand) -> anyhow::Result<
     Ok(())
 }
 
-async fn measure(label: &str, store: &Store, zip: &Path, recheck: bool) -> anyhow::Result<ImportReport> {
+async fn measure(
+    label: &str,
+    store: &Store,
+    zip: &Path,
+    recheck: bool,
+) -> anyhow::Result<ImportReport> {
     let user = match store.find_user_by_name("bench").await? {
         Some(user) => user,
         None => store.create_user("bench", None).await?,

@@ -41,7 +41,8 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", zip.display()))?;
     println!("generated {} ({} streams)", zip.display(), args.plays);
 
-    let limits = Limits::from_settings(settings.import_max_zip_size_mb, settings.import_max_records);
+    let limits =
+        Limits::from_settings(settings.import_max_zip_size_mb, settings.import_max_records);
     let source = ImportSource::open(&[zip], limits)?;
     let report = super::import::import_with_progress(&store, source, &user, false).await?;
     let totals = store.listen_totals(user.id).await?;

@@ -33,7 +33,8 @@ pub struct ImportArgs {
 pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<()> {
     let store = super::open_store(settings).await?;
     let user = resolve_user(&store, args.user.as_deref(), args.create_user).await?;
-    let limits = Limits::from_settings(settings.import_max_zip_size_mb, settings.import_max_records);
+    let limits =
+        Limits::from_settings(settings.import_max_zip_size_mb, settings.import_max_records);
     let source = ImportSource::open(&args.paths, limits)?;
     let report = import_with_progress(&store, source, &user, args.recheck).await?;
     if args.json {
@@ -44,7 +45,9 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<()> {
     store.close().await;
     let failed = report.failed_files().count();
     if failed > 0 {
-        bail!("{failed} file(s) could not be imported (see the report); the other files were imported");
+        bail!(
+            "{failed} file(s) could not be imported (see the report); the other files were imported"
+        );
     }
     Ok(())
 }
@@ -64,7 +67,10 @@ pub async fn resolve_user(store: &Store, name: Option<&str>, create: bool) -> an
                 [] => bail!("there are no users yet: name one with --user NAME --create-user"),
                 _ => {
                     let names: Vec<_> = users.iter().map(|u| u.name.as_str()).collect();
-                    bail!("there are several users ({}): choose one with --user NAME", names.join(", "))
+                    bail!(
+                        "there are several users ({}): choose one with --user NAME",
+                        names.join(", ")
+                    )
                 }
             }
         }
@@ -157,7 +163,10 @@ fn print_report(report: &ImportReport, user: &User) {
         }
     }
     if !report.unknown_files.is_empty() {
-        println!("  ignored (not listening history): {}", report.unknown_files.join(", "));
+        println!(
+            "  ignored (not listening history): {}",
+            report.unknown_files.join(", ")
+        );
     }
     for refused in &report.refused_files {
         println!("  refused {}: {}", refused.name, refused.reason);

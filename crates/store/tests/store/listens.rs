@@ -5,7 +5,7 @@ use spotify_history_core::{
     UserId,
 };
 use spotify_history_store::{
-    CatalogCache, FileCheckpoint, ImportProgress, KeyedListen, ListenBatch, Store, WriteOutcome,
+    CatalogCache, FileCheckpoint, FileProgress, KeyedListen, ListenBatch, Store, WriteOutcome,
 };
 use spotify_history_testkit::store_test;
 
@@ -379,7 +379,7 @@ store_test!(file_checkpoints_commit_with_their_batch, |db| {
             .unwrap();
         assert_eq!(
             store.import_progress(user, "file-a").await.unwrap(),
-            Some(ImportProgress {
+            Some(FileProgress {
                 records_done,
                 completed
             })

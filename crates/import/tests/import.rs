@@ -1,0 +1,350 @@
+//! Importing generated exports into real databases (SQLite always, PostgreSQL with
+//! TEST_DATABASE_URL), checked against the generator's ground truth.
+
+use spotify_history_core::UserId;
+use spotify_history_import::synthetic::{GroundTruth, SyntheticConfig, SyntheticExport};
+use spotify_history_import::{
+    FileStatus, ImportError, ImportOptions, ImportReport, ImportSource, Limits, import,
+};
+use spotify_history_store::Store;
+use spotify_history_testkit::store_test;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A generated export written as a ZIP in its own temporary folder.
+struct Export {
+    dir: tempfile::TempDir,
+    zip: PathBuf,
+    truth: GroundTruth,
+}
+
+fn export(config: SyntheticConfig) -> Export {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("my_spotify_data.zip");
+    let generated = SyntheticExport::generate(config);
+    generated.write_zip(&zip).unwrap();
+    Export {
+        truth: generated.ground_truth().clone(),
+        dir,
+        zip,
+    }
+}
+
+fn small(plays: u64, account_data: bool) -> SyntheticConfig {
+    SyntheticConfig {
+        plays,
+        seed: 11,
+        records_per_file: 1_500,
+        account_data,
+        account_only_listens: if account_data { 25 } else { 0 },
+        ..SyntheticConfig::default()
+    }
+}
+
+async fn run(store: &Store, user: UserId, paths: &[PathBuf], recheck: bool) -> ImportReport {
+    let source = ImportSource::open(paths, Limits::default()).expect("open the export");
+    let options = ImportOptions {
+        user,
+        import_job: None,
+        recheck,
+    };
+    import(store, source, options, |_| {})
+        .await
+        .expect("import")
+}
+
+fn skipped_total(truth: &GroundTruth) -> u64 {
+    truth.skipped.total()
+}
+
+store_test!(
+    an_extended_export_imports_with_the_generators_counts,
+    |db| {
+        let export = export(small(5_000, false));
+        let truth = &export.truth;
+        let user = db.store.create_user("ann", None).await.unwrap().id;
+        let report = run(&db.store, user, std::slice::from_ref(&export.zip), false).await;
+
+        assert_eq!(report.records_read, truth.extended_records);
+        assert_eq!(report.inserted, truth.listens);
+        assert_eq!((report.duplicates, report.merged), (0, 0));
+        assert_eq!(report.skipped, skipped_total(truth));
+        for (reason, count) in truth.skipped.iter() {
+            assert_eq!(
+                report
+                    .skipped_by_reason
+                    .get(reason.as_str())
+                    .copied()
+                    .unwrap_or(0),
+                count,
+                "skipped for {}",
+                reason.as_str()
+            );
+        }
+        assert_eq!(report.unknown_files.len(), truth.unknown_files.len());
+        assert!(
+            report
+                .files
+                .iter()
+                .all(|f| f.status == FileStatus::Imported)
+        );
+        assert_eq!(report.files.len(), truth.files.len());
+
+        let totals = db.store.listen_totals(user).await.unwrap();
+        assert_eq!(totals.listens as u64, truth.listens);
+        assert_eq!(totals.distinct_tracks as u64, truth.distinct_tracks);
+        assert_eq!(totals.distinct_artists as u64, truth.distinct_artists);
+        assert_eq!(totals.distinct_albums as u64, truth.distinct_albums);
+        assert_eq!(totals.distinct_episodes as u64, truth.distinct_episodes);
+        assert_eq!(totals.distinct_shows as u64, truth.distinct_shows);
+        assert_eq!(totals.distinct_chapters as u64, truth.distinct_chapters);
+        assert_eq!(totals.episode_listens as u64, truth.episode_listens);
+        assert_eq!(totals.chapter_listens as u64, truth.chapter_listens);
+        assert_eq!(totals.total_ms_played, truth.total_ms_played);
+    }
+);
+
+store_test!(
+    extended_and_account_data_of_the_same_year_are_not_double_counted,
+    |db| {
+        let export = export(small(5_000, true));
+        let truth = &export.truth;
+        assert!(
+            truth.account_matched > 100,
+            "the generator must overlap the two exports"
+        );
+        let user = db.store.create_user("ann", None).await.unwrap().id;
+        let report = run(&db.store, user, std::slice::from_ref(&export.zip), false).await;
+
+        assert_eq!(
+            report.records_read,
+            truth.extended_records + truth.account_rows
+        );
+        assert_eq!(report.merged, truth.account_matched);
+        assert_eq!(report.inserted, truth.listens + truth.account_only_listens);
+        let totals = db.store.listen_totals(user).await.unwrap();
+        assert_eq!(totals.listens as u64, truth.listens_after_merge());
+        assert_eq!(
+            totals.distinct_tracks as u64,
+            truth.distinct_tracks_after_merge()
+        );
+        assert_eq!(totals.multi_source_listens as u64, truth.account_matched);
+        // The richer extended rows keep their exact durations.
+        assert_eq!(
+            totals.total_ms_played,
+            truth.total_ms_played + account_only_ms(&db.store, user).await
+        );
+    }
+);
+
+/// Milliseconds of the listens only the account data has (stored from it alone).
+async fn account_only_ms(store: &Store, user: UserId) -> i64 {
+    store
+        .stored_listens(user)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|l| l.sources == spotify_history_core::Source::AccountData.bit())
+        .filter_map(|l| l.ms_played)
+        .sum()
+}
+
+store_test!(account_data_first_then_extended_history_merges_too, |db| {
+    let export = export(small(3_000, true));
+    let truth = &export.truth;
+    let user = db.store.create_user("ann", None).await.unwrap().id;
+    let root = export.dir.path().join("unzipped");
+    SyntheticExport::generate(small(3_000, true))
+        .write_dir(&root)
+        .unwrap();
+    // Account data alone first ...
+    let account = run(&db.store, user, &[root.join("Spotify Account Data")], false).await;
+    assert_eq!(account.inserted, truth.account_rows);
+    // ... then the extended history: every account listen is upgraded, none doubled.
+    let extended = run(
+        &db.store,
+        user,
+        &[root.join("Spotify Extended Streaming History")],
+        false,
+    )
+    .await;
+    assert_eq!(extended.merged, truth.account_matched);
+    let totals = db.store.listen_totals(user).await.unwrap();
+    assert_eq!(totals.listens as u64, truth.listens_after_merge());
+    assert_eq!(
+        totals.distinct_tracks as u64,
+        truth.distinct_tracks_after_merge()
+    );
+});
+
+store_test!(re_importing_is_a_no_op, |db| {
+    let export = export(small(3_000, true));
+    let user = db.store.create_user("ann", None).await.unwrap().id;
+    let zip = std::slice::from_ref(&export.zip);
+    let first = run(&db.store, user, zip, false).await;
+    let before = db.store.stored_listens(user).await.unwrap();
+
+    let again = run(&db.store, user, zip, false).await;
+    assert!(
+        again
+            .files
+            .iter()
+            .all(|f| f.status == FileStatus::AlreadyImported)
+    );
+    assert_eq!((again.records_read, again.inserted), (0, 0));
+
+    let rechecked = run(&db.store, user, zip, true).await;
+    assert_eq!((rechecked.inserted, rechecked.merged), (0, 0));
+    assert_eq!(rechecked.duplicates, first.inserted + first.merged);
+    assert_eq!(db.store.stored_listens(user).await.unwrap(), before);
+});
+
+store_test!(a_broken_file_is_refused_whole_and_the_rest_imported, |db| {
+    let export = export(small(2_000, false));
+    let user = db.store.create_user("ann", None).await.unwrap().id;
+    let truncated = export
+        .dir
+        .path()
+        .join("Streaming_History_Audio_2099_9.json");
+    let good = r#"{"ts":"2020-01-01T10:00:00Z","ms_played":200000,"spotify_track_uri":"spotify:track:abc","master_metadata_track_name":"A","master_metadata_album_artist_name":"B"}"#;
+    std::fs::write(&truncated, format!("[{good},{good}").as_bytes()).unwrap();
+    let not_json = export.dir.path().join("StreamingHistory_music_7.json");
+    std::fs::write(&not_json, b"<html>502 Bad Gateway</html>").unwrap();
+
+    let report = run(
+        &db.store,
+        user,
+        &[export.zip.clone(), truncated, not_json],
+        false,
+    )
+    .await;
+    let failed: Vec<_> = report.failed_files().collect();
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    for file in &failed {
+        let FileStatus::Failed { error } = &file.status else {
+            unreachable!()
+        };
+        assert!(
+            error.contains("nothing from this file was stored"),
+            "{error}"
+        );
+    }
+    assert_eq!(report.inserted, export.truth.listens);
+    // Nothing of the truncated file (whose first records were fine) was kept.
+    let listens = db.store.stored_listens(user).await.unwrap();
+    assert!(!listens.iter().any(|l| l.track_key == "spotify:track:abc"));
+});
+
+store_test!(an_import_killed_midway_resumes_to_the_same_database, |db| {
+    let export = export(small(6_000, true));
+    let zip = std::slice::from_ref(&export.zip);
+    let user = db.store.create_user("ann", None).await.unwrap().id;
+
+    // Stop the import while it is inside its third file, as a kill would.
+    let source = ImportSource::open(zip, Limits::default()).unwrap();
+    let options = ImportOptions {
+        user,
+        import_job: None,
+        recheck: false,
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut stop_tx = Some(stop_tx);
+    let interrupted = import(&db.store, source, options, move |progress| {
+        if progress.files_done == 2
+            && progress.records_read > 0
+            && let Some(tx) = stop_tx.take()
+        {
+            let _ = tx.send(());
+        }
+    });
+    tokio::select! {
+        _ = interrupted => panic!("the import finished before it was stopped"),
+        _ = stop_rx => {}
+    }
+    let partial = db.store.listen_totals(user).await.unwrap().listens as u64;
+    assert!(
+        partial > 0 && partial < export.truth.listens_after_merge(),
+        "partial: {partial}"
+    );
+
+    let resumed = run(&db.store, user, zip, false).await;
+    assert_eq!(
+        resumed
+            .files
+            .iter()
+            .filter(|f| f.status == FileStatus::AlreadyImported)
+            .count(),
+        2
+    );
+
+    // The same export imported without interruption into a second user's history.
+    let other = db.store.create_user("bob", None).await.unwrap().id;
+    run(&db.store, other, zip, false).await;
+    assert_eq!(
+        db.store.stored_listens(user).await.unwrap(),
+        db.store.stored_listens(other).await.unwrap()
+    );
+});
+
+#[tokio::test]
+async fn bad_inputs_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("export.zip");
+    std::fs::write(&corrupt, b"PK\x03\x04 this is not really a zip").unwrap();
+    let err = ImportSource::open(&[corrupt], Limits::default()).unwrap_err();
+    assert!(matches!(err, ImportError::NotAZip { .. }), "{err}");
+    assert!(err.to_string().contains("not a readable ZIP"), "{err}");
+
+    let missing =
+        ImportSource::open(&[dir.path().join("nope.zip")], Limits::default()).unwrap_err();
+    assert!(missing.to_string().contains("nope.zip"), "{missing}");
+
+    let big = dir.path().join("big.zip");
+    // Incompressible content, so the ZIP itself is over the 1 MB limit.
+    let mut state: u32 = 1;
+    let noise: Vec<u8> = (0..3 << 20)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as u8
+        })
+        .collect();
+    write_zip(&big, &[("Streaming_History_Audio_2020.json", &noise)]);
+    let limits = Limits::from_settings(1, 100);
+    let err = ImportSource::open(&[big], limits).unwrap_err();
+    assert!(err.to_string().contains("IMPORT_MAX_ZIP_SIZE_MB"), "{err}");
+}
+
+#[tokio::test]
+async fn the_record_limit_stops_the_import_with_a_clear_error() {
+    let db = spotify_history_testkit::TestDb::sqlite().await;
+    let export = export(small(2_000, false));
+    let user = db.store.create_user("ann", None).await.unwrap().id;
+    let source = ImportSource::open(
+        std::slice::from_ref(&export.zip),
+        Limits::from_settings(500, 1_000),
+    )
+    .unwrap();
+    let options = ImportOptions {
+        user,
+        import_job: None,
+        recheck: false,
+    };
+    let err = import(&db.store, source, options, |_| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("IMPORT_MAX_RECORDS"), "{err}");
+    // Whole files only: what was committed is a whole number of files.
+    let stored = db.store.listen_totals(user).await.unwrap().listens;
+    assert!(stored < 1_000, "{stored}");
+}
+
+fn write_zip(path: &Path, entries: &[(&str, &[u8])]) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    for (name, content) in entries {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(content).unwrap();
+    }
+    zip.finish().unwrap();
+}
