@@ -225,6 +225,10 @@ fn every_command_has_help() {
         vec!["tokens", "list", "--help"],
         vec!["tokens", "revoke", "--help"],
         vec!["keygen", "--help"],
+        vec!["import", "--help"],
+        vec!["demo", "--help"],
+        vec!["bench", "--help"],
+        vec!["bench", "import", "--help"],
     ] {
         let out = run_ok(cli(dir.path()).args(&args));
         assert!(out.contains("Usage: spotify-history"), "{args:?}: {out}");
@@ -342,3 +346,166 @@ store_test!(users_and_tokens_are_managed_from_the_command_line, |db| {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user named \"zed\""));
 });
+
+mod import {
+    use super::*;
+    use spotify_history_import::synthetic::{SyntheticConfig, SyntheticExport};
+
+    fn generated_zip(dir: &Path, plays: u64) -> std::path::PathBuf {
+        let zip = dir.join("my_spotify_data.zip");
+        SyntheticExport::generate(SyntheticConfig {
+            plays,
+            records_per_file: 2_000,
+            ..SyntheticConfig::default()
+        })
+        .write_zip(&zip)
+        .unwrap();
+        zip
+    }
+
+    store_test!(import_reports_and_reimport_is_a_no_op, |db| {
+        let dir = tempfile::tempdir().unwrap();
+        let zip = generated_zip(dir.path(), 3_000);
+        let url = db.url.expose().to_string();
+        let import = |extra: &[&str]| {
+            let mut command = cli(dir.path());
+            command
+                .env("DATABASE_URL", &url)
+                .arg("import")
+                .arg(&zip)
+                .args(extra);
+            command.output().unwrap()
+        };
+        let refused = import(&["--user", "ann"]);
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("--create-user"));
+
+        let first = import(&["--user", "ann", "--create-user"]);
+        assert!(
+            first.status.success(),
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        let report = String::from_utf8(first.stdout).unwrap();
+        assert!(report.contains("listens inserted"), "{report}");
+        assert!(report.contains("merged with another source"), "{report}");
+        assert!(
+            report.contains("ignored (not listening history)"),
+            "{report}"
+        );
+        let stored = db
+            .store
+            .listen_totals(db.store.find_user_by_name("ann").await.unwrap().unwrap().id)
+            .await
+            .unwrap();
+
+        // With one user, --user may be left out; the JSON report says nothing was new.
+        let again = import(&["--json"]);
+        assert!(
+            again.status.success(),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+        assert_eq!(json["inserted"], 0);
+        assert!(
+            json["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["status"] == "already_imported")
+        );
+        let user = db.store.find_user_by_name("ann").await.unwrap().unwrap();
+        assert_eq!(db.store.listen_totals(user.id).await.unwrap(), stored);
+    });
+
+    /// SIGKILL in the middle of an import, then the same command again: the database ends as
+    /// an uninterrupted import leaves it.
+    #[tokio::test]
+    async fn an_import_killed_with_sigkill_resumes_to_the_same_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let zip = generated_zip(dir.path(), 10_000);
+        let interrupted = spotify_history_testkit::TestDb::sqlite().await;
+        let url = interrupted.url.expose().to_string();
+        let mut child = cli(dir.path())
+            .env("DATABASE_URL", &url)
+            .args(["import", "--user", "ann", "--create-user"])
+            .arg(&zip)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it once the first file is committed, while later ones are in flight.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let done = interrupted
+                .store
+                .count_completed_import_files()
+                .await
+                .unwrap();
+            if done >= 1 {
+                break;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the import finished before the kill"
+            );
+            assert!(Instant::now() < deadline, "no file was committed in time");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let ann = interrupted
+            .store
+            .find_user_by_name("ann")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let partial = interrupted.store.listen_totals(ann).await.unwrap().listens;
+
+        let resumed = cli(dir.path())
+            .env("DATABASE_URL", &url)
+            .args(["import", "--user", "ann"])
+            .arg(&zip)
+            .output()
+            .unwrap();
+        assert!(
+            resumed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&resumed.stderr)
+        );
+        assert!(String::from_utf8_lossy(&resumed.stdout).contains("already imported"));
+
+        let uninterrupted = spotify_history_testkit::TestDb::sqlite().await;
+        let output = cli(dir.path())
+            .env("DATABASE_URL", uninterrupted.url.expose())
+            .args(["import", "--user", "ann", "--create-user"])
+            .arg(&zip)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let reference_user = uninterrupted
+            .store
+            .find_user_by_name("ann")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let expected = uninterrupted
+            .store
+            .stored_listens(reference_user)
+            .await
+            .unwrap();
+        let actual = interrupted.store.stored_listens(ann).await.unwrap();
+        assert!(
+            partial > 0 && (partial as usize) < expected.len(),
+            "killed too late: {partial}"
+        );
+        assert_eq!(actual.len(), expected.len());
+        assert!(
+            actual == expected,
+            "the resumed database differs from an uninterrupted import"
+        );
+    }
+}

@@ -198,6 +198,18 @@ impl Store {
         Ok(outcome)
     }
 
+    /// How many export files have been imported completely, over all users.
+    pub async fn count_completed_import_files(&self) -> Result<i64> {
+        use crate::row::RowExt;
+        let count = crate::on_pool!(self, pool => {
+            sqlx::query("SELECT COUNT(*) AS n FROM import_files WHERE completed")
+                .fetch_one(pool)
+                .await?
+                .int("n")?
+        });
+        Ok(count)
+    }
+
     /// Where a previous import of this file by this user stopped, if it started.
     pub async fn import_progress(
         &self,
