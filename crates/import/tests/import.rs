@@ -348,3 +348,101 @@ fn write_zip(path: &Path, entries: &[(&str, &[u8])]) {
     }
     zip.finish().unwrap();
 }
+
+store_test!(
+    unsafe_and_malformed_inputs_are_refused_or_skipped_and_nothing_else_changes,
+    |db| {
+        let user = db.store.create_user("ann", None).await.unwrap().id;
+        // Something already stored must survive whatever comes next.
+        let export = export(small(1_000, false));
+        run(&db.store, user, std::slice::from_ref(&export.zip), false).await;
+        let before = db.store.stored_listens(user).await.unwrap();
+
+        let good = |track: &str| {
+            format!(
+                r#"{{"ts":"2021-05-01T10:00:00Z","ms_played":200000,"spotify_track_uri":"spotify:track:{track}","master_metadata_track_name":"T","master_metadata_album_artist_name":"A"}}"#
+            )
+        };
+        let shapes = format!(
+            "[{}, 42, \"text\", {{\"ts\": 5}}, {{\"ts\": \"yesterday\", \"ms_played\": 1000, \"spotify_track_uri\": \"spotify:track:when\"}}, {{\"ts\":\"2021-05-01T10:00:00Z\",\"ms_played\":-5,\"spotify_track_uri\":\"spotify:track:neg\"}}, {{\"ts\":\"1990-01-01T00:00:00Z\",\"ms_played\":1000,\"spotify_track_uri\":\"spotify:track:old\"}}, {{\"ts\":\"2021-05-01T10:00:00Z\",\"ms_played\":0,\"spotify_track_uri\":\"spotify:track:zero\"}}, {{\"ts\":\"2021-05-01T10:00:00Z\",\"ms_played\":1000}}]",
+            good("kept")
+        );
+        let zip = export.dir.path().join("hostile.zip");
+        write_zip(
+            &zip,
+            &[
+                (
+                    "../../etc/Streaming_History_Audio_2020_0.json",
+                    good("traversal").as_bytes(),
+                ),
+                (
+                    "/abs/Streaming_History_Audio_2020_1.json",
+                    good("absolute").as_bytes(),
+                ),
+                (
+                    "Spotify Extended Streaming History/Streaming_History_Audio_2021_2.json",
+                    &vec![b' '; 8 << 20],
+                ),
+                (
+                    "Spotify Extended Streaming History/Streaming_History_Audio_2021_3.json",
+                    shapes.as_bytes(),
+                ),
+                (
+                    "Spotify Extended Streaming History/Streaming_History_Audio_2021_4.json",
+                    br#"{"not": "an array"}"#,
+                ),
+            ],
+        );
+        let report = run(&db.store, user, &[zip], false).await;
+
+        let refused: Vec<_> = report
+            .refused_files
+            .iter()
+            .map(|r| (r.name.as_str(), r.reason.as_str()))
+            .collect();
+        assert_eq!(refused.len(), 3, "{refused:#?}");
+        assert!(
+            refused.iter().any(|(name, _)| name.contains("etc")),
+            "{refused:#?}"
+        );
+        assert!(
+            refused
+                .iter()
+                .any(|(_, reason)| reason.contains("ZIP bomb")),
+            "{refused:#?}"
+        );
+        let failed: Vec<_> = report.failed_files().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            failed,
+            ["Spotify Extended Streaming History/Streaming_History_Audio_2021_4.json"]
+        );
+        assert_eq!(
+            report.inserted, 1,
+            "only the one good record of the mixed file"
+        );
+        for reason in [
+            "malformed_record",
+            "malformed_timestamp",
+            "absurd_value",
+            "zero_ms_played",
+            "no_uri_and_no_names",
+        ] {
+            assert!(
+                report.skipped_by_reason.get(reason).copied().unwrap_or(0) >= 1,
+                "{reason}: {:?}",
+                report.skipped_by_reason
+            );
+        }
+
+        let after = db.store.stored_listens(user).await.unwrap();
+        assert_eq!(after.len(), before.len() + 1);
+        assert!(
+            before.iter().all(|l| after.contains(l)),
+            "stored listens changed"
+        );
+        assert!(after.iter().any(|l| l.track_key == "spotify:track:kept"));
+        assert!(!after.iter().any(|l| {
+            ["spotify:track:traversal", "spotify:track:absolute"].contains(&l.track_key.as_str())
+        }));
+    }
+);
