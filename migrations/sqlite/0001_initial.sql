@@ -92,11 +92,15 @@ CREATE TABLE import_jobs (
 );
 CREATE INDEX import_jobs_status ON import_jobs (status, created_at);
 
+-- plays and play_sources carry no foreign keys on purpose: a per-row referential check costs
+-- more than the insert itself during bulk imports (PostgreSQL runs a trigger query per row).
+-- Rows are only written with ids resolved in the same transaction, and deleting a user or an
+-- import job deletes or detaches their plays explicitly (see the store's users and jobs code).
 CREATE TABLE plays (
     id                   INTEGER PRIMARY KEY,
-    user_id              INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    user_id              INTEGER NOT NULL,
     ended_at             INTEGER NOT NULL,
-    track_id             INTEGER NOT NULL REFERENCES tracks(id),
+    track_id             INTEGER NOT NULL,
     ms_played            INTEGER,          -- NULL = unknown (API plays)
     ms_played_estimated  BOOLEAN NOT NULL DEFAULT 0,
     source               INTEGER NOT NULL, -- richest source (Source bit)
@@ -109,7 +113,7 @@ CREATE TABLE plays (
     skipped              BOOLEAN,
     offline              BOOLEAN,
     incognito            BOOLEAN,
-    import_job_id        INTEGER REFERENCES import_jobs(id) ON DELETE SET NULL
+    import_job_id        INTEGER
 );
 -- Identity of a listen, and the index behind every "user's plays in a window" question.
 CREATE UNIQUE INDEX plays_identity ON plays (user_id, ended_at, track_id);
@@ -118,10 +122,10 @@ CREATE UNIQUE INDEX plays_identity ON plays (user_id, ended_at, track_id);
 -- primary source's report). Lets a source that reports the same listen again be recognised as
 -- a duplicate even after a richer source moved the play's time or track.
 CREATE TABLE play_sources (
-    play_id   INTEGER NOT NULL REFERENCES plays(id) ON DELETE CASCADE,
+    play_id   INTEGER NOT NULL,
     source    INTEGER NOT NULL,
     ended_at  INTEGER NOT NULL,
-    track_id  INTEGER NOT NULL REFERENCES tracks(id),
+    track_id  INTEGER NOT NULL,
     PRIMARY KEY (play_id, source)
 );
 

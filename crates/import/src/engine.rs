@@ -263,6 +263,8 @@ async fn import_file(
         .await
         .map_err(|e| ImportError::Internal(format!("the parser thread failed: {e}")))?;
     if let Some(err) = write_error {
+        // The rollback's own failure would hide the first error, which says more.
+        let _ = writer.rollback().await;
         return Err(err.into());
     }
     match parsed {
@@ -278,15 +280,20 @@ async fn import_file(
             report.set_counts(written, &skipped);
             Ok(report)
         }
-        Err(err) if err.is_fatal() => Err(err),
-        // The writer is dropped uncommitted: nothing of this file is kept.
-        Err(err) => Ok(FileReport::new(
-            file,
-            FileStatus::Failed {
-                error: format!("{err}; nothing from this file was stored"),
-            },
-            0,
-        )),
+        Err(err) => {
+            writer.rollback().await?;
+            if err.is_fatal() {
+                return Err(err);
+            }
+            // Nothing of this file is kept.
+            Ok(FileReport::new(
+                file,
+                FileStatus::Failed {
+                    error: format!("{err}; nothing from this file was stored"),
+                },
+                0,
+            ))
+        }
     }
 }
 

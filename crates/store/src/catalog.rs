@@ -3,14 +3,10 @@
 //! created on first sight and never duplicated; a per-import cache keeps lookups in memory.
 
 use crate::Result;
+use crate::bulk::{self, Catalogue, TrackRow};
 use crate::listens::KeyedListen;
-use crate::transaction::{Tx, on_tx};
-use sqlx::QueryBuilder;
-use std::collections::HashMap;
-
-/// Rows per catalogue statement: at most 7 binds a row keeps well under SQLite's and
-/// PostgreSQL's bind limits.
-const ROWS_PER_STATEMENT: usize = 1_000;
+use crate::transaction::Tx;
+use std::collections::{HashMap, HashSet};
 
 /// Catalogue ids already known to this import (or collector run), by key.
 #[derive(Debug, Default)]
@@ -70,116 +66,90 @@ pub(crate) async fn resolve_catalog(
     cache: &mut CatalogCache,
 ) -> Result<Vec<i64>> {
     // Artists.
-    let mut new_artists: Vec<(String, String)> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut new_artists: Vec<(&str, &str)> = Vec::new();
     for keyed in listens {
         for (artist, key) in keyed.listen.item.artists.iter().zip(&keyed.keys.artists) {
-            if !cache.artists.contains_key(key) && !new_artists.iter().any(|(k, _)| k == key) {
-                new_artists.push((key.clone(), artist.name.clone()));
+            if !cache.artists.contains_key(key) && seen.insert(key) {
+                new_artists.push((key, &artist.name));
             }
         }
     }
-    for chunk in new_artists.chunks(ROWS_PER_STATEMENT) {
-        on_tx!(tx, conn => {
-            let mut query = QueryBuilder::new("INSERT INTO artists (key, name) ");
-            query.push_values(chunk, |mut row, (key, name)| {
-                row.push_bind(key.clone()).push_bind(name.clone());
-            });
-            query.push(" ON CONFLICT (key) DO NOTHING");
-            query.build().execute(&mut **conn).await?;
-        });
-        let keys: Vec<&String> = chunk.iter().map(|(k, _)| k).collect();
-        cache
-            .artists
-            .extend(ids_by_key(tx, "artists", &keys).await?);
+    if !new_artists.is_empty() {
+        bulk::insert_artists(tx, &new_artists).await?;
+        let keys: Vec<&str> = new_artists.iter().map(|(key, _)| *key).collect();
+        let ids = bulk::ids_by_key(tx, Catalogue::Artists, &keys).await?;
+        cache.artists.extend(ids);
     }
 
     // Albums, shows and audiobooks.
-    let mut new_albums: Vec<(String, i16, String, Option<String>)> = Vec::new();
+    seen.clear();
+    let mut new_albums: Vec<(&str, i16, &str, Option<&str>)> = Vec::new();
     for keyed in listens {
-        if let (Some(album), Some(key)) = (&keyed.listen.item.album, &keyed.keys.album)
+        let item = &keyed.listen.item;
+        if let (Some(album), Some(key)) = (&item.album, &keyed.keys.album)
             && !cache.albums.contains_key(key)
-            && !new_albums.iter().any(|(k, ..)| k == key)
+            && seen.insert(key)
         {
-            let artist = keyed.listen.item.artists.first().map(|a| a.name.clone());
-            new_albums.push((
-                key.clone(),
-                keyed.listen.item.kind.code(),
-                album.name.clone(),
-                artist,
-            ));
+            let artist = item.artists.first().map(|a| a.name.as_str());
+            new_albums.push((key, item.kind.code(), &album.name, artist));
         }
     }
-    for chunk in new_albums.chunks(ROWS_PER_STATEMENT) {
-        on_tx!(tx, conn => {
-            let mut query = QueryBuilder::new("INSERT INTO albums (key, kind, name, artist_name) ");
-            query.push_values(chunk, |mut row, (key, kind, name, artist)| {
-                row.push_bind(key.clone())
-                    .push_bind(*kind)
-                    .push_bind(name.clone())
-                    .push_bind(artist.clone());
-            });
-            query.push(" ON CONFLICT (key) DO NOTHING");
-            query.build().execute(&mut **conn).await?;
-        });
-        let keys: Vec<&String> = chunk.iter().map(|(k, ..)| k).collect();
-        cache.albums.extend(ids_by_key(tx, "albums", &keys).await?);
+    if !new_albums.is_empty() {
+        bulk::insert_albums(tx, &new_albums).await?;
+        let keys: Vec<&str> = new_albums.iter().map(|(key, ..)| *key).collect();
+        let ids = bulk::ids_by_key(tx, Catalogue::Albums, &keys).await?;
+        cache.albums.extend(ids);
     }
 
     // Tracks, episodes and chapters, with their artists.
+    seen.clear();
     let mut new_tracks: Vec<&KeyedListen> = Vec::new();
     for keyed in listens {
         let key = &keyed.keys.track;
-        if !cache.tracks.contains_key(key) && !new_tracks.iter().any(|k| &k.keys.track == key) {
+        if !cache.tracks.contains_key(key) && seen.insert(key) {
             new_tracks.push(keyed);
         }
     }
-    for chunk in new_tracks.chunks(ROWS_PER_STATEMENT) {
-        on_tx!(tx, conn => {
-            let mut query = QueryBuilder::new(
-                "INSERT INTO tracks (key, kind, name, album_id, duration_ms, isrc, match_key) ",
-            );
-            query.push_values(chunk, |mut row, keyed| {
-                let item = &keyed.listen.item;
-                let album_id = keyed.keys.album.as_ref().and_then(|k| cache.albums.get(k)).copied();
-                row.push_bind(keyed.keys.track.clone())
-                    .push_bind(item.kind.code())
-                    .push_bind(item.name.clone())
-                    .push_bind(album_id)
-                    .push_bind(item.duration_ms.map(|d| d.clamp(0, i64::from(i32::MAX)) as i32))
-                    .push_bind(item.isrc.clone())
-                    .push_bind(keyed.keys.match_key);
-            });
-            query.push(" ON CONFLICT (key) DO NOTHING");
-            query.build().execute(&mut **conn).await?;
-        });
-        let keys: Vec<&String> = chunk.iter().map(|k| &k.keys.track).collect();
-        let ids = ids_by_key(tx, "tracks", &keys).await?;
-        let artists = &cache.artists;
-        let credits: Vec<(i64, i64, i16)> = chunk
+    if !new_tracks.is_empty() {
+        let rows: Vec<TrackRow> = new_tracks
             .iter()
-            .filter_map(|keyed| ids.get(&keyed.keys.track).map(|&id| (id, keyed)))
-            .flat_map(|(track_id, keyed)| {
-                keyed
-                    .keys
-                    .artists
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(position, key)| {
-                        artists
-                            .get(key)
-                            .map(|&artist| (track_id, artist, position as i16))
-                    })
+            .map(|keyed| {
+                let item = &keyed.listen.item;
+                TrackRow {
+                    key: &keyed.keys.track,
+                    kind: item.kind.code(),
+                    name: &item.name,
+                    album_id: keyed
+                        .keys
+                        .album
+                        .as_deref()
+                        .and_then(|k| cache.albums.get(k))
+                        .copied(),
+                    duration_ms: item
+                        .duration_ms
+                        .map(|d| d.clamp(0, i64::from(i32::MAX)) as i32),
+                    isrc: item.isrc.as_deref(),
+                    match_key: keyed.keys.match_key,
+                }
             })
             .collect();
-        for credits in credits.chunks(ROWS_PER_STATEMENT) {
-            on_tx!(tx, conn => {
-                let mut query = QueryBuilder::new("INSERT INTO track_artists (track_id, artist_id, position) ");
-                query.push_values(credits, |mut row, (track, artist, position)| {
-                    row.push_bind(*track).push_bind(*artist).push_bind(*position);
-                });
-                query.push(" ON CONFLICT (track_id, artist_id) DO NOTHING");
-                query.build().execute(&mut **conn).await?;
-            });
+        bulk::insert_tracks(tx, &rows).await?;
+        let keys: Vec<&str> = rows.iter().map(|row| row.key).collect();
+        let ids = bulk::ids_by_key(tx, Catalogue::Tracks, &keys).await?;
+        let mut credits: Vec<(i64, i64, i16)> = Vec::new();
+        for keyed in &new_tracks {
+            let Some(&track_id) = ids.get(&keyed.keys.track) else {
+                continue;
+            };
+            for (position, key) in keyed.keys.artists.iter().enumerate() {
+                if let Some(&artist_id) = cache.artists.get(key) {
+                    credits.push((track_id, artist_id, position as i16));
+                }
+            }
+        }
+        if !credits.is_empty() {
+            bulk::insert_credits(tx, &credits).await?;
         }
         cache.tracks.extend(ids);
     }
@@ -195,26 +165,4 @@ pub(crate) async fn resolve_catalog(
             })
         })
         .collect()
-}
-
-/// Ids of the catalogue rows with these keys (`table` is one of ours, never user input).
-async fn ids_by_key(
-    tx: &mut Tx<'_>,
-    table: &'static str,
-    keys: &[&String],
-) -> Result<HashMap<String, i64>> {
-    let pairs = on_tx!(tx, conn => {
-        use crate::row::RowExt;
-        let mut query = QueryBuilder::new(format!("SELECT id, key FROM {table} WHERE key IN ("));
-        let mut list = query.separated(", ");
-        for key in keys {
-            list.push_bind((*key).clone());
-        }
-        query.push(")");
-        let rows = query.build().fetch_all(&mut **conn).await?;
-        rows.iter()
-            .map(|row| Ok((row.text("key")?, row.int("id")?)))
-            .collect::<Result<Vec<_>, sqlx::Error>>()?
-    });
-    Ok(pairs.into_iter().collect())
 }

@@ -5,6 +5,7 @@
 //! both); where they differ, the difference sits in one place with a comment saying why.
 
 mod api_tokens;
+mod bulk;
 mod catalog;
 mod connect;
 mod error;

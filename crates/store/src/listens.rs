@@ -10,22 +10,17 @@
 //! 3. The richer source's fields win; every confirming source is kept in `plays.sources`.
 //! 4. Anything else is a new listen.
 
+use crate::bulk::{self, PlayRow};
 use crate::catalog::{CatalogCache, resolve_catalog};
 use crate::transaction::{Tx, on_tx};
 use crate::{Result, Store, now_ms};
-use spotify_history_core::{
-    ImportJobId, ListenKeys, NewListen, PlayDetails, Source, SourceSet, UserId,
-};
-use sqlx::QueryBuilder;
+use spotify_history_core::{ImportJobId, ListenKeys, NewListen, Source, SourceSet, UserId};
 use std::collections::HashMap;
 
 /// API plays and export rows of one listen end within a few seconds of each other.
 pub const SAME_TRACK_TOLERANCE_MS: i64 = 20_000;
 /// Slack around an account-data minute, for clocks and rounding at minute boundaries.
 pub const MINUTE_SLACK_MS: i64 = 60_000;
-/// Plays are inserted this many rows per statement (16 binds a row stays under both engines'
-/// bind limits).
-const PLAY_ROWS_PER_STATEMENT: usize = 1_000;
 /// Existing plays are loaded per cluster of listens no more than this far apart, so an
 /// unsorted file never loads a whole history at once.
 const CLUSTER_GAP_MS: i64 = 6 * 3_600_000;
@@ -144,14 +139,18 @@ impl ListenWriter<'_> {
                 }
             }
         }
-        for chunk in inserts.chunks(PLAY_ROWS_PER_STATEMENT) {
-            let rows = chunk.iter().map(|&i| (&listens[i].listen, track_ids[i]));
-            outcome.inserted += insert_plays(tx, self.user, self.import_job, rows).await?;
-        }
+        let rows = inserts.iter().map(|&i| (&listens[i].listen, track_ids[i]));
+        outcome.inserted += insert_plays(tx, self.user, self.import_job, rows).await?;
         // A listen can only be found twice within one statement when a source repeats itself
         // inside a batch; the unique index kept one, so the rest are duplicates.
         outcome.duplicates += inserts.len() as u64 - outcome.inserted;
         Ok(outcome)
+    }
+
+    /// Discards everything written (and the catalogue ids learnt) at once.
+    pub async fn rollback(self) -> Result<()> {
+        self.cache.forget_pending();
+        self.tx.rollback().await
     }
 
     /// Makes everything written durable, together with the file checkpoint if any.
@@ -302,24 +301,10 @@ async fn reports_by_time(tx: &mut Tx<'_>, nearby: &[Nearby]) -> Result<HashMap<(
         return Ok(reports);
     }
     let index_by_id: HashMap<i64, usize> = merged.iter().map(|&i| (nearby[i].id, i)).collect();
-    for chunk in merged.chunks(PLAY_ROWS_PER_STATEMENT) {
-        let rows = on_tx!(tx, conn => {
-            use crate::row::RowExt;
-            let mut query = QueryBuilder::new("SELECT play_id, ended_at, track_id FROM play_sources WHERE play_id IN (");
-            let mut ids = query.separated(", ");
-            for &i in chunk {
-                ids.push_bind(nearby[i].id);
-            }
-            query.push(")");
-            let rows = query.build().fetch_all(&mut **conn).await?;
-            rows.iter()
-                .map(|row| Ok((row.int("play_id")?, row.int("ended_at")?, row.int("track_id")?)))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
-        for (play_id, ended_at, track_id) in rows {
-            if let Some(&index) = index_by_id.get(&play_id) {
-                reports.insert((ended_at, track_id), index);
-            }
+    let ids: Vec<i64> = merged.iter().map(|&i| nearby[i].id).collect();
+    for (play_id, ended_at, track_id) in bulk::play_source_reports(tx, &ids).await? {
+        if let Some(&index) = index_by_id.get(&play_id) {
+            reports.insert((ended_at, track_id), index);
         }
     }
     Ok(reports)
@@ -493,38 +478,32 @@ async fn insert_plays<'a>(
     tx: &mut Tx<'_>,
     user: UserId,
     import_job: Option<ImportJobId>,
-    rows: impl Iterator<Item = (&'a NewListen, i64)>,
+    chosen: impl Iterator<Item = (&'a NewListen, i64)>,
 ) -> Result<u64> {
-    let inserted = on_tx!(tx, conn => {
-        let mut query = QueryBuilder::new(
-            "INSERT INTO plays (user_id, ended_at, track_id, ms_played, ms_played_estimated, source,
-                sources, platform, conn_country, reason_start, reason_end, shuffle, skipped, offline,
-                incognito, import_job_id) ",
-        );
-        query.push_values(rows, |mut row, (listen, track_id)| {
-            let PlayDetails { platform, conn_country, reason_start, reason_end, shuffle, skipped, offline, incognito } =
-                listen.details.clone();
-            row.push_bind(user.0)
-                .push_bind(listen.ended_at.0)
-                .push_bind(track_id)
-                .push_bind(listen.ms_played.map(clamp_ms))
-                .push_bind(listen.ms_played_estimated)
-                .push_bind(listen.source.bit())
-                .push_bind(listen.source.bit())
-                .push_bind(platform)
-                .push_bind(conn_country)
-                .push_bind(reason_start)
-                .push_bind(reason_end)
-                .push_bind(shuffle)
-                .push_bind(skipped)
-                .push_bind(offline)
-                .push_bind(incognito)
-                .push_bind(import_job.map(|j| j.0));
-        });
-        query.push(" ON CONFLICT (user_id, ended_at, track_id) DO NOTHING");
-        query.build().execute(&mut **conn).await?.rows_affected()
-    });
-    Ok(inserted)
+    let rows: Vec<PlayRow> = chosen
+        .map(|(listen, track_id)| {
+            let d = &listen.details;
+            PlayRow {
+                ended_at: listen.ended_at.0,
+                track_id,
+                ms_played: listen.ms_played.map(clamp_ms),
+                ms_played_estimated: listen.ms_played_estimated,
+                source: listen.source.bit(),
+                platform: d.platform.as_deref(),
+                conn_country: d.conn_country.as_deref(),
+                reason_start: d.reason_start.as_deref(),
+                reason_end: d.reason_end.as_deref(),
+                shuffle: d.shuffle,
+                skipped: d.skipped,
+                offline: d.offline,
+                incognito: d.incognito,
+            }
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    bulk::insert_plays(tx, user.0, import_job.map(|j| j.0), &rows).await
 }
 
 async fn save_checkpoint(

@@ -29,6 +29,16 @@ impl Tx<'_> {
         }
         Ok(())
     }
+
+    /// Rolls back now. Merely dropping a transaction defers the rollback until its
+    /// connection is next used, and until then its locks stay held.
+    pub(crate) async fn rollback(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
 }
 
 impl Store {

@@ -1,6 +1,7 @@
 //! Listeners: create, find, list, delete (with all their data).
 
 use crate::row::RowExt;
+use crate::transaction::on_tx;
 use crate::{Result, Store, StoreError, now_ms, on_pool};
 use spotify_history_core::{User, UserId};
 
@@ -81,12 +82,21 @@ impl Store {
     /// Deletes a user and everything stored for them (plays, tokens, jobs, sync state).
     /// Shared catalogue rows (tracks, artists, albums) stay for other users.
     pub async fn delete_user(&self, id: UserId) -> Result<()> {
-        let deleted = on_pool!(self, pool => {
-            sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(pool).await?.rows_affected()
+        let mut tx = self.begin().await?;
+        // Plays have no foreign keys (see the migration), so they go first, explicitly.
+        let deleted = on_tx!(&mut tx, conn => {
+            sqlx::query("DELETE FROM play_sources WHERE play_id IN (SELECT id FROM plays WHERE user_id = $1)")
+                .bind(id.0)
+                .execute(&mut **conn)
+                .await?;
+            sqlx::query("DELETE FROM plays WHERE user_id = $1").bind(id.0).execute(&mut **conn).await?;
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut **conn).await?.rows_affected()
         });
         if deleted == 0 {
+            tx.rollback().await?;
             return Err(StoreError::NotFound(format!("user {id}")));
         }
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -49,7 +49,9 @@ impl TestDb {
             .expect("create a test schema");
         admin.close().await;
         let separator = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{separator}options[search_path]={schema}");
+        // The application name lets cleanup find this test's connections.
+        let url =
+            format!("{base}{separator}options[search_path]={schema}&application_name={schema}");
         let url = DatabaseUrl::parse(&url).expect("valid PostgreSQL URL");
         let store = Store::open(&url)
             .await
@@ -89,6 +91,13 @@ impl Drop for TestDb {
                 if let Ok(url) = DatabaseUrl::parse(&base)
                     && let Ok(admin) = Store::connect(&url).await
                 {
+                    // A connection still inside an abandoned transaction would block the drop.
+                    let _ = admin
+                        .execute_ddl(&format!(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = '{schema}'"
+                        ))
+                        .await;
                     let _ = admin
                         .execute_ddl(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
                         .await;

@@ -3,8 +3,10 @@
 //! both.
 
 mod database;
+pub mod fake_spotify;
 
 pub use database::TestDb;
+pub use fake_spotify::FakeSpotify;
 
 /// Defines a test module with one test per backend running the same body:
 /// `name::sqlite` always, `name::postgres` when `TEST_DATABASE_URL` is set.
