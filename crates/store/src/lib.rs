@@ -10,6 +10,7 @@ mod catalog;
 mod connect;
 mod error;
 mod export;
+pub mod history;
 mod listens;
 mod migrations;
 mod row;
