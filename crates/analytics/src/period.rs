@@ -15,7 +15,6 @@ const MAX_DAYS: u32 = 36_500;
 
 /// Which stretch of time a question covers.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Period {
     /// Look back this many days from now (default 90). Ignored when `from` or `all_time` is
     /// given.

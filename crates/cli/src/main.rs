@@ -39,6 +39,8 @@ enum Command {
     Keygen,
     /// Import Spotify "Download your data" exports (ZIP, folder or JSON files)
     Import(commands::import::ImportArgs),
+    /// Serve MCP over stdio (for Claude Desktop, Cursor and other local clients)
+    Mcp(commands::mcp::McpArgs),
     /// Fill the database with a realistic synthetic history for a `demo` user
     Demo(commands::demo::DemoArgs),
     /// Measure performance and print the figures
@@ -103,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users(command) => commands::users::run(&settings, command).await,
         Command::Tokens(command) => commands::tokens::run(&settings, command).await,
         Command::Import(args) => commands::import::run(&settings, args).await,
+        Command::Mcp(args) => commands::mcp::run(&settings, args).await,
         Command::Demo(args) => commands::demo::run(&settings, args).await,
         Command::Bench(command) => commands::bench::run(&settings, command).await,
         Command::Keygen => {

@@ -509,3 +509,84 @@ mod import {
         );
     }
 }
+
+mod mcp_stdio {
+    use super::*;
+    use rmcp::ServiceExt;
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::TokioChildProcess;
+    use serde_json::json;
+    use spotify_history_import::synthetic::{SyntheticConfig, SyntheticExport};
+
+    /// A desktop client starts `spotify-history mcp --user NAME` and talks MCP over stdio.
+    #[tokio::test]
+    async fn a_desktop_client_talks_mcp_over_stdio() {
+        let db = spotify_history_testkit::TestDb::sqlite().await;
+        let dir = tempfile::tempdir().unwrap();
+        let zip = dir.path().join("export.zip");
+        SyntheticExport::generate(SyntheticConfig {
+            plays: 1_000,
+            account_data: false,
+            ..SyntheticConfig::default()
+        })
+        .write_zip(&zip)
+        .unwrap();
+        let url = db.url.expose().to_string();
+        run_ok(
+            cli(dir.path())
+                .env("DATABASE_URL", &url)
+                .args(["import", "--user", "ann", "--create-user"])
+                .arg(&zip),
+        );
+        run_ok(
+            cli(dir.path())
+                .env("DATABASE_URL", &url)
+                .args(["users", "add", "bob"]),
+        );
+
+        let mut command = tokio::process::Command::new(BIN);
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &url)
+            .current_dir(dir.path())
+            .args(["mcp", "--user", "ann"]);
+        let client =
+            ().serve(TokioChildProcess::new(command).unwrap())
+                .await
+                .expect("MCP handshake over stdio");
+        let info = client.peer_info().expect("server info");
+        assert_eq!(info.server_info.as_ref().unwrap().name, "spotify-history");
+        let tools = client.list_all_tools().await.unwrap();
+        assert!(tools.iter().any(|t| t.name == "history_top_artists"));
+
+        let result = client
+            .call_tool(
+                CallToolRequestParams::new("history_top_artists").with_arguments(
+                    json!({ "all_time": true, "limit": 3 })
+                        .as_object()
+                        .unwrap()
+                        .clone(),
+                ),
+            )
+            .await
+            .unwrap();
+        assert_ne!(result.is_error, Some(true), "{result:?}");
+        let answer = result.structured_content.unwrap();
+        let items = answer["result"]["items"].as_array().unwrap();
+        assert_eq!(items.len(), 3);
+        assert!(items[0]["plays"].as_i64().unwrap() >= items[2]["plays"].as_i64().unwrap());
+
+        // Bound to ann: bob's history is out of reach.
+        let bob = db.store.find_user_by_name("bob").await.unwrap().unwrap();
+        let refused = client
+            .call_tool(
+                CallToolRequestParams::new("history_top_artists")
+                    .with_arguments(json!({ "user_id": bob.id.0 }).as_object().unwrap().clone()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(refused.is_error, Some(true));
+        client.cancel().await.unwrap();
+    }
+}

@@ -11,4 +11,4 @@ pub use listen::{
     PlayDetails, Source, SourceSet,
 };
 pub use secret::Secret;
-pub use user::{ApiToken, User};
+pub use user::{ApiToken, Principal, User};

@@ -44,3 +44,42 @@ impl ApiToken {
         self.revoked_at.is_none()
     }
 }
+
+/// Who is asking: decides whose history a request may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    /// Acts for every user (an admin API token, ADMIN_TOKEN, or a local stdio session).
+    Admin { token: Option<ApiTokenId> },
+    /// Acts for one user only.
+    User {
+        user: UserId,
+        token: Option<ApiTokenId>,
+    },
+}
+
+impl Principal {
+    /// The token behind the request, for rate limiting; `None` for configured credentials.
+    pub fn token(&self) -> Option<ApiTokenId> {
+        match self {
+            Principal::Admin { token } | Principal::User { token, .. } => *token,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Principal::Admin { .. })
+    }
+}
+
+impl From<&ApiToken> for Principal {
+    fn from(token: &ApiToken) -> Self {
+        match token.user_id {
+            Some(user) => Principal::User {
+                user,
+                token: Some(token.id),
+            },
+            None => Principal::Admin {
+                token: Some(token.id),
+            },
+        }
+    }
+}

@@ -1,12 +1,15 @@
 //! The HTTP surface of spotify-history (axum): health now; auth, admin, MCP and the listener's
 //! page mount here as they land.
 
+mod auth;
 mod error;
 mod health;
 
+pub use auth::Authenticator;
 pub use error::ApiError;
 
 use axum::Router;
+use spotify_history_mcp::McpState;
 use spotify_history_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,15 +19,23 @@ use tokio::net::TcpListener;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
+    pub auth: Authenticator,
+    /// The tool surfaces (MCP, legacy endpoint, OpenAPI).
+    pub mcp: McpState,
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
+    let tools = spotify_history_mcp::routes(state.mcp.clone()).layer(
+        axum::middleware::from_fn_with_state(state.auth.clone(), auth::require_principal),
+    );
     Router::new()
         .merge(health::routes())
         .fallback(error::not_found)
+        .with_state(state.clone())
+        .merge(spotify_history_mcp::public_routes(state.mcp))
+        .merge(tools)
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod demo;
 pub mod import;
 pub mod keygen;
+pub mod mcp;
 pub mod migrate;
 pub mod serve;
 pub mod tokens;

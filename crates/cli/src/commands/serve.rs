@@ -2,8 +2,9 @@
 
 use crate::settings::{AdminAuthMode, Settings};
 use anyhow::Context;
+use spotify_history_mcp::McpState;
 use spotify_history_store::Store;
-use spotify_history_web::AppState;
+use spotify_history_web::{AppState, Authenticator};
 
 pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let store = super::open_store(settings).await?;
@@ -15,6 +16,13 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on BIND_ADDR {}", settings.bind_addr))?;
     let app = spotify_history_web::router(AppState {
         store: store.clone(),
+        auth: Authenticator::new(store.clone(), settings.admin_token.as_ref()),
+        mcp: McpState::new(
+            store.clone(),
+            settings.default_min_ms_played,
+            settings.rate_limit_mcp_per_minute,
+            &settings.public_base_url(),
+        ),
     });
     spotify_history_web::serve(listener, app, shutdown_signal())
         .await

@@ -1,12 +1,24 @@
-//! The HTTP application, driven in-process with tower's `oneshot`.
+//! The HTTP application, driven in-process with tower's `oneshot`, and over real HTTP.
+
+mod mcp;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
+use spotify_history_mcp::McpState;
+use spotify_history_store::Store;
 use spotify_history_testkit::store_test;
-use spotify_history_web::{AppState, router};
+use spotify_history_web::{AppState, Authenticator, router};
 use tower::ServiceExt;
+
+fn app(store: &Store) -> axum::Router {
+    router(AppState {
+        store: store.clone(),
+        auth: Authenticator::new(store.clone(), None),
+        mcp: McpState::new(store.clone(), 30_000, 60, "http://127.0.0.1:8000"),
+    })
+}
 
 async fn get_json(app: axum::Router, path: &str) -> (StatusCode, Value) {
     let response = app
@@ -19,9 +31,7 @@ async fn get_json(app: axum::Router, path: &str) -> (StatusCode, Value) {
 }
 
 store_test!(healthz_reports_version_and_database, |db| {
-    let app = router(AppState {
-        store: db.store.clone(),
-    });
+    let app = app(&db.store);
     let (status, body) = get_json(app, "/healthz").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
@@ -31,9 +41,7 @@ store_test!(healthz_reports_version_and_database, |db| {
 });
 
 store_test!(healthz_is_503_when_the_database_is_down, |db| {
-    let app = router(AppState {
-        store: db.store.clone(),
-    });
+    let app = app(&db.store);
     db.store.close().await;
     let (status, body) = get_json(app, "/healthz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -47,9 +55,7 @@ store_test!(healthz_is_503_when_the_database_is_down, |db| {
 });
 
 store_test!(unknown_paths_get_a_json_404, |db| {
-    let app = router(AppState {
-        store: db.store.clone(),
-    });
+    let app = app(&db.store);
     let (status, body) = get_json(app, "/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");

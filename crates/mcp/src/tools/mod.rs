@@ -1,0 +1,4 @@
+//! The tool definitions, by family.
+
+pub(crate) mod history;
+pub(crate) mod ops;
