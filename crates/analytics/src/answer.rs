@@ -30,6 +30,17 @@ pub struct WindowInfo {
     pub tz: String,
 }
 
+impl WindowInfo {
+    /// How a resolved window is shown in answers.
+    pub fn of(window: &Window) -> Self {
+        WindowInfo {
+            from: window.from_ms.map(|ms| window.local(ms)),
+            to: window.local(window.to_ms),
+            tz: window.tz_name.clone(),
+        }
+    }
+}
+
 /// The counting rule applied.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CountingRuleInfo {
@@ -83,11 +94,7 @@ impl<T> Answer<T> {
         result: T,
     ) -> Self {
         Answer {
-            window: WindowInfo {
-                from: window.from_ms.map(|ms| window.local(ms)),
-                to: window.local(window.to_ms),
-                tz: window.tz_name.clone(),
-            },
+            window: WindowInfo::of(window),
             counting_rule: CountingRuleInfo::from(rule),
             coverage: Coverage {
                 listens_in_window: coverage.listens,
@@ -130,5 +137,19 @@ impl From<CountingRule> for CountingRuleInfo {
                 rule.min_ms_played as f64 / 1000.0
             ),
         }
+    }
+}
+
+/// Milliseconds as minutes, to a tenth: precise enough to read, short enough to scan.
+pub(crate) fn minutes(ms: i64) -> f64 {
+    (ms as f64 / 60_000.0 * 10.0).round() / 10.0
+}
+
+/// A share as a fraction rounded to three decimals (0 when there is nothing to divide).
+pub(crate) fn share(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 / whole as f64 * 1000.0).round() / 1000.0
     }
 }

@@ -5,14 +5,44 @@
 //! Arguments and results derive `JsonSchema`: their doc comments are what a model reads.
 
 mod answer;
+mod artist;
+mod compare;
+mod coverage;
+mod discoveries;
 mod error;
+mod heatmap;
+mod jobs;
+mod listeners;
+mod listening_time;
 mod period;
+mod podcasts;
+mod recent;
+mod repeat;
+mod search;
+mod sync_status;
+mod taste;
 mod top;
+mod track;
 
 pub use answer::{Answer, CountingRuleInfo, Coverage, Gap, SourceCount, WindowInfo};
+pub use artist::{ArtistArgs, ArtistDetail};
+pub use compare::{Change, CompareArgs, Comparison, PeriodSummary};
+pub use coverage::{CoverageArgs, CoverageReport, Stretch};
+pub use discoveries::{DiscoveredItem, Discoveries, DiscoveriesArgs};
 pub use error::AnalyticsError;
+pub use heatmap::{HeatCell, Heatmap, HeatmapArgs, HeatmapDay, HourTotal, WeekdayTotal};
+pub use jobs::{ImportJob, ImportJobs, JobRun, JobRuns, LatestArgs};
+pub use listeners::{UserSummary, Users};
+pub use listening_time::{Bucket, ListeningTime, ListeningTimeArgs, TimeBucket};
 pub use period::{Period, Window};
+pub use podcasts::Podcasts;
+pub use recent::{PlayItem, RecentArgs, RecentPlays};
+pub use repeat::{RepeatArgs, RepeatBucket, RepeatRate};
+pub use search::{SearchArgs, SearchMatch, SearchResults};
+pub use sync_status::SyncStatus;
+pub use taste::{Diversity, TasteArgs, TasteSummary};
 pub use top::{RankedItem, TopArgs, TopList};
+pub use track::{TrackArgs, TrackCandidate, TrackDetail};
 
 use spotify_history_core::{CountingRule, UserId};
 use spotify_history_store::Store;

@@ -3,10 +3,11 @@
 
 use crate::{AnalyticsError, Result};
 use jiff::civil::{Date, DateTime};
-use jiff::tz::TimeZone;
+use jiff::tz::{Offset, TimeZone};
 use jiff::{Timestamp, ToSpan};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use spotify_history_store::history::{ListenBounds, OffsetSpan};
 
 /// Days looked back when a question gives no period.
 pub const DEFAULT_DAYS: u32 = 90;
@@ -56,7 +57,79 @@ impl Window {
     }
 }
 
+impl Window {
+    /// The local calendar date of an instant.
+    pub fn local_date(&self, ms: i64) -> Date {
+        let ts = Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH);
+        self.tz.to_offset(ts).to_datetime(ts).date()
+    }
+
+    /// The part of the window that holds stored listens, cut wherever the zone's UTC offset
+    /// changes (DST switches), so local hours and days can be computed span by span.
+    pub fn offset_spans(&self, bounds: ListenBounds) -> Vec<OffsetSpan> {
+        let (Some(first), Some(last)) = (bounds.first_ms, bounds.last_ms) else {
+            return Vec::new();
+        };
+        let from = self.from_ms.map_or(first, |from| from.max(first));
+        let to = self.to_ms.min(last.saturating_add(1));
+        if from >= to {
+            return Vec::new();
+        }
+        let offset_ms = |offset: Offset| i64::from(offset.seconds()) * 1000;
+        let Ok(start) = Timestamp::from_millisecond(from) else {
+            return Vec::new();
+        };
+        let mut spans = Vec::new();
+        let mut span_start = from;
+        let mut offset = offset_ms(self.tz.to_offset(start));
+        for transition in self.tz.following(start) {
+            let at = transition.timestamp().as_millisecond();
+            if at >= to {
+                break;
+            }
+            let next = offset_ms(transition.offset());
+            // Some transitions change only the abbreviation: no new span needed.
+            if next != offset && at > span_start {
+                spans.push(OffsetSpan {
+                    from_ms: span_start,
+                    to_ms: at,
+                    offset_ms: offset,
+                });
+                span_start = at;
+            }
+            offset = next;
+        }
+        spans.push(OffsetSpan {
+            from_ms: span_start,
+            to_ms: to,
+            offset_ms: offset,
+        });
+        spans
+    }
+}
+
+/// The date of a local day number from the store (days since 1970-01-01).
+pub(crate) fn date_of_day(day: i64) -> Date {
+    let ts = Timestamp::from_second(day.saturating_mul(86_400)).unwrap_or(Timestamp::UNIX_EPOCH);
+    Offset::UTC.to_datetime(ts).date()
+}
+
+/// The local day number of a date (days since 1970-01-01).
+pub(crate) fn day_of_date(date: Date) -> i64 {
+    date.duration_since(jiff::civil::date(1970, 1, 1)).as_secs() / 86_400
+}
+
 impl Period {
+    /// This period, or the whole history when it names no start (`days`, `from` or
+    /// `all_time`): for questions where "when" matters more than "lately".
+    pub fn or_all_time(&self) -> Period {
+        let mut period = self.clone();
+        if period.days.is_none() && period.from.is_none() && period.all_time.is_none() {
+            period.all_time = Some(true);
+        }
+        period
+    }
+
     /// The window this period means at `now`, in the named zone or `default_tz` or UTC.
     pub fn resolve(&self, now: Timestamp, default_tz: Option<&str>) -> Result<Window> {
         let tz_name = self
@@ -107,13 +180,13 @@ impl Period {
 }
 
 #[derive(Clone, Copy)]
-enum Bound {
+pub(crate) enum Bound {
     Start,
     End,
 }
 
 /// An ISO date or date-time in `tz` as Unix ms. A date as the end bound includes that day.
-fn parse_bound(text: &str, tz: &TimeZone, bound: Bound, name: &str) -> Result<i64> {
+pub(crate) fn parse_bound(text: &str, tz: &TimeZone, bound: Bound, name: &str) -> Result<i64> {
     let text = text.trim();
     let bad = || {
         AnalyticsError::BadArgument(format!(
@@ -123,14 +196,18 @@ fn parse_bound(text: &str, tz: &TimeZone, bound: Bound, name: &str) -> Result<i6
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Ok(ts.as_millisecond());
     }
-    let datetime = if let Ok(date) = text.parse::<Date>() {
+    // jiff reads a date out of a date-time string too (dropping the time), so only a text
+    // without a time part is taken as a whole day.
+    let has_time = text.contains(['T', 't', ' ']);
+    let datetime = if has_time {
+        text.parse::<DateTime>().map_err(|_| bad())?
+    } else {
+        let date = text.parse::<Date>().map_err(|_| bad())?;
         let date = match bound {
             Bound::Start => date,
             Bound::End => date.checked_add(1.day()).map_err(|_| bad())?,
         };
         date.to_datetime(jiff::civil::Time::midnight())
-    } else {
-        text.parse::<DateTime>().map_err(|_| bad())?
     };
     let zoned = datetime.to_zoned_datetime(tz.clone()).map_err(|_| bad())?;
     Ok(zoned.timestamp().as_millisecond())
@@ -173,6 +250,62 @@ mod tests {
             window.local(window.from_ms.unwrap()),
             "2025-01-01T00:00:00+01:00"
         );
+    }
+
+    #[test]
+    fn date_times_keep_their_time_and_end_there() {
+        let period = Period {
+            from: Some("2025-03-01T18:30".into()),
+            to: Some("2025-03-02T06:00".into()),
+            tz: Some("America/New_York".into()),
+            ..Period::default()
+        };
+        let window = period.resolve(now(), None).unwrap();
+        let from: Timestamp = "2025-03-01T23:30:00Z".parse().unwrap();
+        let to: Timestamp = "2025-03-02T11:00:00Z".parse().unwrap();
+        assert_eq!(window.from_ms, Some(from.as_millisecond()));
+        assert_eq!(window.to_ms, to.as_millisecond());
+    }
+
+    #[test]
+    fn spans_split_the_window_at_dst_switches() {
+        let period = Period {
+            from: Some("2024-01-01".into()),
+            to: Some("2024-12-31".into()),
+            tz: Some("Europe/Berlin".into()),
+            ..Period::default()
+        };
+        let window = period.resolve(now(), None).unwrap();
+        let ms = |s: &str| s.parse::<Timestamp>().unwrap().as_millisecond();
+        let bounds = ListenBounds {
+            first_ms: Some(ms("2023-06-01T00:00:00Z")),
+            last_ms: Some(ms("2025-06-01T00:00:00Z")),
+        };
+        let spans: Vec<(i64, i64, i64)> = window
+            .offset_spans(bounds)
+            .iter()
+            .map(|s| (s.from_ms, s.to_ms, s.offset_ms / 60_000))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                (ms("2023-12-31T23:00:00Z"), ms("2024-03-31T01:00:00Z"), 60),
+                (ms("2024-03-31T01:00:00Z"), ms("2024-10-27T01:00:00Z"), 120),
+                (ms("2024-10-27T01:00:00Z"), ms("2024-12-31T23:00:00Z"), 60),
+            ]
+        );
+        // Clamped to the stored history; nothing stored, nothing to query.
+        let late = ListenBounds {
+            first_ms: Some(ms("2024-11-01T00:00:00Z")),
+            last_ms: Some(ms("2024-11-02T00:00:00Z")),
+        };
+        let spans = window.offset_spans(late);
+        assert_eq!(spans.len(), 1);
+        assert_eq!(
+            (spans[0].from_ms, spans[0].to_ms),
+            (ms("2024-11-01T00:00:00Z"), ms("2024-11-02T00:00:01Z") - 999)
+        );
+        assert!(window.offset_spans(ListenBounds::default()).is_empty());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! "What did I listen to most?": top artists (and, built the same way, tracks and albums).
 
+use crate::answer::minutes;
 use crate::{Analytics, Answer, Period, Result, Scope};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ pub struct TopArgs {
     pub min_ms: Option<i64>,
 }
 
-/// A ranking, best first.
+/// A ranking, best first (ties: more minutes first).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TopList {
     pub items: Vec<RankedItem>,
@@ -44,10 +45,15 @@ pub struct RankedItem {
 }
 
 pub(crate) fn limit(limit: Option<u32>) -> Result<i64> {
-    match limit.unwrap_or(DEFAULT_LIMIT) {
-        n @ 1..=MAX_LIMIT => Ok(i64::from(n)),
+    bounded_limit(limit, DEFAULT_LIMIT, MAX_LIMIT)
+}
+
+/// A call's `limit`, or `default`, checked against `max`.
+pub(crate) fn bounded_limit(limit: Option<u32>, default: u32, max: u32) -> Result<i64> {
+    match limit.unwrap_or(default) {
+        n if (1..=max).contains(&n) => Ok(i64::from(n)),
         n => Err(crate::AnalyticsError::BadArgument(format!(
-            "limit must be between 1 and {MAX_LIMIT}, got {n}"
+            "limit must be between 1 and {max}, got {n}"
         ))),
     }
 }
@@ -63,18 +69,34 @@ pub(crate) fn ranked(rows: Vec<RankedRow>) -> TopList {
                 by: row.context,
                 uri: row.key,
                 plays: row.plays,
-                minutes: (row.ms_played as f64 / 60_000.0 * 10.0).round() / 10.0,
+                minutes: minutes(row.ms_played),
             })
             .collect(),
     }
 }
 
 impl Analytics {
-    /// The most played artists in the window.
+    /// The most played artists in the window (a play counts for the track's primary artist).
     pub async fn top_artists(&self, scope: &Scope, args: &TopArgs) -> Result<Answer<TopList>> {
         let limit = limit(args.limit)?;
         let (filter, window, rule) = self.frame(scope, &args.period, args.min_ms)?;
         let rows = self.store().top_artists(&filter, limit).await?;
+        self.answer(&filter, &window, rule, ranked(rows)).await
+    }
+
+    /// The most played music tracks in the window, each with its primary artist.
+    pub async fn top_tracks(&self, scope: &Scope, args: &TopArgs) -> Result<Answer<TopList>> {
+        let limit = limit(args.limit)?;
+        let (filter, window, rule) = self.frame(scope, &args.period, args.min_ms)?;
+        let rows = self.store().top_tracks(&filter, limit).await?;
+        self.answer(&filter, &window, rule, ranked(rows)).await
+    }
+
+    /// The most played albums in the window (plays of their tracks), each with its artist.
+    pub async fn top_albums(&self, scope: &Scope, args: &TopArgs) -> Result<Answer<TopList>> {
+        let limit = limit(args.limit)?;
+        let (filter, window, rule) = self.frame(scope, &args.period, args.min_ms)?;
+        let rows = self.store().top_albums(&filter, limit).await?;
         self.answer(&filter, &window, rule, ranked(rows)).await
     }
 }

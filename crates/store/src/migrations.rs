@@ -18,9 +18,9 @@ macro_rules! migration_set {
 }
 
 pub(crate) fn sqlite() -> Migrator {
-    Migrator::with_migrations(migration_set!("sqlite": 1 "0001_initial"))
+    Migrator::with_migrations(migration_set!("sqlite": 1 "0001_initial", 2 "0002_history"))
 }
 
 pub(crate) fn postgres() -> Migrator {
-    Migrator::with_migrations(migration_set!("postgres": 1 "0001_initial"))
+    Migrator::with_migrations(migration_set!("postgres": 1 "0001_initial", 2 "0002_history"))
 }

@@ -15,6 +15,7 @@ pub(crate) trait RowExt {
     fn small(&self, column: &str) -> Result<i16, sqlx::Error>;
     fn opt_int4(&self, column: &str) -> Result<Option<i32>, sqlx::Error>;
     fn opt_flag(&self, column: &str) -> Result<Option<bool>, sqlx::Error>;
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error>;
 }
 
 macro_rules! impl_row_ext {
@@ -42,6 +43,9 @@ macro_rules! impl_row_ext {
                 self.try_get(column)
             }
             fn opt_flag(&self, column: &str) -> Result<Option<bool>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error> {
                 self.try_get(column)
             }
         }

@@ -1,12 +1,40 @@
 //! Read-side queries behind the history questions. Each takes a [`PlayFilter`] (whose listens,
 //! which window, which counting rule) and returns plain rows; the analytics crate shapes them
 //! into answers.
+//!
+//! Most questions first reduce the window's plays to one row per track (a single pass over the
+//! `plays_window` index) and only then join the catalogue, so joins run once per track rather
+//! than once per play.
 
+mod catalog;
 mod coverage;
+mod discoveries;
+mod id_list;
+mod jobs;
+mod listeners;
+mod local_time;
+mod recent;
+mod repeat;
+mod rollup;
+mod search;
+mod subject;
+mod sync_status;
 mod top;
+mod totals;
 
-pub use coverage::{CoverageRow, GapRow};
-pub use top::RankedRow;
+pub use catalog::{ArtistMatch, TrackMatch};
+pub use coverage::{CoverageRow, GapRow, ListenBounds};
+pub use discoveries::Discovery;
+pub use jobs::{ImportJobRow, JobRunRow};
+pub use listeners::ListenerRow;
+pub use local_time::{LocalDayRow, LocalHourRow, OffsetSpan};
+pub use recent::{PlayCursor, RecentPlayRow};
+pub use repeat::RepeatBucketRow;
+pub use search::{SearchHit, SearchPattern};
+pub use subject::Subject;
+pub use sync_status::SyncStatusRow;
+pub use top::{Counted, RankedRow};
+pub use totals::WindowTotals;
 
 use spotify_history_core::{CountingRule, UserId};
 
@@ -23,8 +51,17 @@ pub struct PlayFilter {
 
 impl PlayFilter {
     /// The start bound for SQL (no start = the smallest time).
-    pub(crate) fn from_bound(&self) -> i64 {
+    pub(crate) fn start_bound(&self) -> i64 {
         self.from_ms.unwrap_or(i64::MIN)
+    }
+
+    /// The same listens, limited to `[from_ms, to_ms)`.
+    pub(crate) fn within(&self, from_ms: i64, to_ms: i64) -> PlayFilter {
+        PlayFilter {
+            from_ms: Some(from_ms.max(self.start_bound())),
+            to_ms: to_ms.min(self.to_ms),
+            ..*self
+        }
     }
 }
 
@@ -39,7 +76,7 @@ macro_rules! bind_filter {
     ($query:expr, $filter:expr) => {
         $query
             .bind($filter.user.0)
-            .bind($filter.from_bound())
+            .bind($filter.start_bound())
             .bind($filter.to_ms)
             .bind($filter.rule.min_ms_played)
             .bind($filter.rule.count_unknown_duration)

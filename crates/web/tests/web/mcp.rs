@@ -417,3 +417,81 @@ async fn the_openapi_document_validates_as_openapi_3() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+store_test!(every_tool_answers_over_mcp_with_its_frame, |db| {
+    let app = start(&db.store, 1_000).await;
+    let client = mcp_client(&app.base, &app.ann_token).await;
+    let call = |name: &'static str, args: Value| {
+        let client = &client;
+        async move {
+            client
+                .call_tool(
+                    CallToolRequestParams::new(name)
+                        .with_arguments(args.as_object().unwrap().clone()),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let top = call(
+        "history_top_tracks",
+        json!({ "all_time": true, "limit": 1 }),
+    )
+    .await;
+    let top = top.structured_content.unwrap();
+    let track = top["result"]["items"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let artist = top["result"]["items"][0]["by"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.len() >= 19, "the catalog has {} tools", tools.len());
+    for tool in &tools {
+        let name: &'static str = Box::leak(tool.name.to_string().into_boxed_str());
+        let args = match name {
+            "history_artist_detail" => {
+                json!({ "artist": artist, "all_time": true, "tz": "Europe/Berlin" })
+            }
+            "history_track_detail" => {
+                json!({ "track": track, "all_time": true, "tz": "Europe/Berlin" })
+            }
+            "history_search_plays" => {
+                let query: String = artist.chars().take(4).collect();
+                json!({ "query": query, "all_time": true, "tz": "Europe/Berlin" })
+            }
+            "history_compare_periods" => json!({
+                "a": { "from": "2020-01-01", "to": "2020-12-31", "tz": "Europe/Berlin" },
+                "b": { "from": "2021-01-01", "to": "2021-12-31", "tz": "Europe/Berlin" }
+            }),
+            name if name.starts_with("history_") => {
+                json!({ "all_time": true, "tz": "Europe/Berlin" })
+            }
+            _ => json!({}),
+        };
+        let result = call(name, args).await;
+        if name == "ops_list_users" {
+            assert_eq!(
+                result.is_error,
+                Some(true),
+                "a user token may not list users"
+            );
+            continue;
+        }
+        assert_ne!(result.is_error, Some(true), "{name}: {:?}", result.content);
+        let answer = result
+            .structured_content
+            .unwrap_or_else(|| panic!("{name}: no structured content"));
+        if name.starts_with("history_") {
+            if name != "history_compare_periods" {
+                assert_eq!(answer["window"]["tz"], "Europe/Berlin", "{name}");
+            }
+            assert!(answer["counting_rule"]["description"].is_string(), "{name}");
+            assert!(answer["coverage"]["listens_in_window"].is_i64(), "{name}");
+        }
+    }
+    client.cancel().await.unwrap();
+});

@@ -1,0 +1,456 @@
+//! A window's plays summarised: whole days from the stored summaries, the ragged edges of
+//! the window (parts of a day) from the plays, the whole history from the totals.
+
+use super::cache;
+use super::summary::{
+    DAY_MS, IdMap, ROLLUP_RULE, SlotCounts, SourceCounts, Summary, TrackInfo, TrackPlays,
+    decode_day_tracks, decode_slots, decode_sources, decode_totals,
+};
+use crate::history::PlayFilter;
+use crate::row::RowExt;
+use crate::{Result, Store, on_pool};
+use spotify_history_core::{CountingRule, UserId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The latest time a window may end at; keeps day arithmetic far from overflow.
+const MAX_MS: i64 = i64::MAX / 4;
+
+/// Which parts of a summary a question needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Parts {
+    pub slots: bool,
+    pub sources: bool,
+    pub tracks: bool,
+    /// Every track of the whole history too (first plays ever).
+    pub all_time: bool,
+}
+
+impl Parts {
+    const NONE: Parts = Parts {
+        slots: false,
+        sources: false,
+        tracks: false,
+        all_time: false,
+    };
+    pub(crate) const SLOTS: Parts = Parts {
+        slots: true,
+        ..Parts::NONE
+    };
+    pub(crate) const SOURCES: Parts = Parts {
+        sources: true,
+        ..Parts::NONE
+    };
+    pub(crate) const TRACKS: Parts = Parts {
+        tracks: true,
+        ..Parts::NONE
+    };
+    pub(crate) const DISCOVERIES: Parts = Parts {
+        tracks: true,
+        all_time: true,
+        ..Parts::NONE
+    };
+
+    /// Does a rollup read for `self` hold everything `wanted` asks for?
+    pub(crate) fn covers(self, wanted: Parts) -> bool {
+        (self.slots || !wanted.slots)
+            && (self.sources || !wanted.sources)
+            && (self.tracks || !wanted.tracks)
+            && (self.all_time || !wanted.all_time)
+    }
+}
+
+/// What a counting rule counts in the summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Counting {
+    /// Plays under [`ROLLUP_RULE`].
+    Plays,
+    /// Every stored listen (a rule of 0 ms that counts unknown durations).
+    Listens,
+}
+
+impl Counting {
+    fn of(rule: CountingRule) -> Option<Counting> {
+        if rule == ROLLUP_RULE {
+            Some(Counting::Plays)
+        } else if rule.min_ms_played <= 0 && rule.count_unknown_duration {
+            Some(Counting::Listens)
+        } else {
+            None
+        }
+    }
+
+    /// The count and time of a slot under this counting.
+    pub(crate) fn of_slot(self, slot: &SlotCounts) -> (i64, i64) {
+        match self {
+            Counting::Plays => (i64::from(slot.plays), i64::from(slot.play_ms)),
+            Counting::Listens => (i64::from(slot.listens), i64::from(slot.listen_ms)),
+        }
+    }
+
+    /// The count of a set of sources under this counting.
+    pub(crate) fn of_sources(self, counts: &SourceCounts) -> i64 {
+        match self {
+            Counting::Plays => counts.plays as i64,
+            Counting::Listens => counts.listens as i64,
+        }
+    }
+}
+
+/// A window summarised from the rollups.
+#[derive(Debug)]
+pub(crate) struct Rollup {
+    /// Slots and sources of the window (its tracks are in [`Rollup::tracks`]).
+    pub summary: Summary,
+    pub counting: Counting,
+    /// The window's tracks, when the window is not the whole history.
+    window_tracks: Vec<(i64, TrackInfo, TrackPlays)>,
+    /// Every track of the whole history, sorted by id (for the whole history, or when asked
+    /// for).
+    totals: Vec<(i64, TrackInfo, TrackPlays)>,
+    whole_history: bool,
+}
+
+impl Rollup {
+    /// The window's tracks with what the catalogue says about them, sorted by id (only when
+    /// tracks were asked for).
+    pub(crate) fn tracks(&self) -> &[(i64, TrackInfo, TrackPlays)] {
+        if self.whole_history {
+            &self.totals
+        } else {
+            &self.window_tracks
+        }
+    }
+
+    /// The track's plays over the whole history (only when asked for).
+    pub(crate) fn all_time(&self, track: i64) -> Option<TrackPlays> {
+        find(&self.totals, track).map(|(_, _, plays)| *plays)
+    }
+
+    /// The track's plays in the window.
+    pub(crate) fn in_window(&self, track: i64) -> Option<TrackPlays> {
+        find(self.tracks(), track).map(|(_, _, plays)| *plays)
+    }
+
+    /// Every track of the whole history (only when asked for).
+    pub(crate) fn totals(&self) -> impl Iterator<Item = &(i64, TrackInfo, TrackPlays)> {
+        self.totals.iter()
+    }
+}
+
+fn find(
+    sorted: &[(i64, TrackInfo, TrackPlays)],
+    track: i64,
+) -> Option<&(i64, TrackInfo, TrackPlays)> {
+    sorted
+        .binary_search_by_key(&track, |(id, _, _)| *id)
+        .ok()
+        .map(|i| &sorted[i])
+}
+
+/// What the stored day summaries of a window hold.
+#[derive(Default)]
+struct Days {
+    slots: Vec<(i64, SlotCounts)>,
+    sources: HashMap<i16, SourceCounts>,
+    tracks: IdMap<(TrackInfo, TrackPlays)>,
+}
+
+/// The user's totals as stored.
+struct Totals {
+    sources: HashMap<i16, SourceCounts>,
+    tracks: Vec<(i64, TrackInfo, TrackPlays)>,
+}
+
+impl Store {
+    /// The filter's window summarised, or `None` when the rollups do not hold its counting
+    /// rule (the caller then reads the plays). Tracks are held for the rollup rule only.
+    pub(crate) async fn rollup(
+        &self,
+        filter: &PlayFilter,
+        parts: Parts,
+    ) -> Result<Option<Arc<Rollup>>> {
+        let Some(counting) = Counting::of(filter.rule) else {
+            return Ok(None);
+        };
+        if parts.tracks && counting == Counting::Listens {
+            return Ok(None);
+        }
+        self.refresh_history(filter.user).await?;
+        let (from, to) = (filter.start_bound().max(0), filter.to_ms.min(MAX_MS));
+        let version = self.rollup_version(filter.user).await?;
+        let key = cache::Key {
+            database: self.url().expose().to_string(),
+            user: filter.user.0,
+            from,
+            to,
+            counting,
+            version,
+        };
+        if let Some(rollup) = cache::get(&key, parts) {
+            return Ok(Some(rollup));
+        }
+        let Some(rollup) = self
+            .read_rollup(filter.user, from, to, counting, parts)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let rollup = Arc::new(rollup);
+        cache::put(key, parts, rollup.clone());
+        Ok(Some(rollup))
+    }
+
+    /// The version of the user's rollups: changes whenever a refresh rewrites them.
+    async fn rollup_version(&self, user: UserId) -> Result<i64> {
+        let version = on_pool!(self, pool => {
+            sqlx::query("SELECT version FROM history_totals WHERE user_id = $1")
+                .bind(user.0)
+                .fetch_optional(pool)
+                .await?
+                .map(|row| row.int("version"))
+                .transpose()?
+        });
+        Ok(version.unwrap_or(0))
+    }
+
+    async fn read_rollup(
+        &self,
+        user: UserId,
+        from: i64,
+        to: i64,
+        counting: Counting,
+        parts: Parts,
+    ) -> Result<Option<Rollup>> {
+        let mut rollup = Rollup {
+            summary: Summary::default(),
+            counting,
+            window_tracks: Vec::new(),
+            totals: Vec::new(),
+            whole_history: false,
+        };
+        if from >= to {
+            return Ok(Some(rollup));
+        }
+        let bounds = self.listen_bounds(user).await?;
+        let whole_history = bounds.first_ms.is_none_or(|first| from <= first)
+            && bounds.last_ms.is_none_or(|last| to > last);
+        rollup.whole_history = whole_history;
+        // The whole history's sources and tracks are kept in one row.
+        let sources_from_totals = parts.sources && whole_history;
+        let tracks_from_totals = (parts.tracks && whole_history) || parts.all_time;
+        if sources_from_totals || tracks_from_totals {
+            let Some(totals) = self
+                .read_totals(user, sources_from_totals, tracks_from_totals)
+                .await?
+            else {
+                return Ok(None);
+            };
+            rollup.totals = totals.tracks;
+            if sources_from_totals {
+                rollup.summary.sources = totals.sources;
+            }
+        }
+        let from_days = Parts {
+            slots: parts.slots,
+            sources: parts.sources && !whole_history,
+            tracks: parts.tracks && !whole_history,
+            all_time: false,
+        };
+        if from_days == Parts::NONE {
+            return Ok(Some(rollup));
+        }
+        // Whole UTC days inside the window come from the summaries, the partial days at its
+        // edges from the plays.
+        let (mut lead, mut days, mut tail) =
+            (Summary::default(), Days::default(), Summary::default());
+        let first_day = from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0);
+        let end_day = to.div_euclid(DAY_MS);
+        if first_day >= end_day {
+            lead = self.summarise_plays(user, from, to).await?;
+        } else {
+            if from < first_day * DAY_MS {
+                lead = self.summarise_plays(user, from, first_day * DAY_MS).await?;
+            }
+            if !self
+                .read_days(user, first_day, end_day, from_days, &mut days)
+                .await?
+            {
+                return Ok(None);
+            }
+            if end_day * DAY_MS < to {
+                tail = self.summarise_plays(user, end_day * DAY_MS, to).await?;
+            }
+        }
+        if from_days.slots {
+            let mut slots = std::mem::take(&mut lead.slots);
+            slots.append(&mut days.slots);
+            slots.append(&mut tail.slots);
+            rollup.summary.slots = slots;
+        }
+        let mut edges = lead;
+        edges.absorb(tail);
+        if from_days.sources {
+            for (set, counts) in edges.sources {
+                let entry = days.sources.entry(set).or_default();
+                entry.listens += counts.listens;
+                entry.plays += counts.plays;
+            }
+            rollup.summary.sources = days.sources;
+        }
+        if from_days.tracks {
+            // The edges' tracks are not in a summary yet: the catalogue says what they are.
+            let unknown: Vec<i64> = edges
+                .tracks
+                .keys()
+                .filter(|id| !days.tracks.contains_key(*id))
+                .copied()
+                .collect();
+            let infos = self.track_infos(&unknown).await?;
+            for (id, plays) in edges.tracks {
+                match days.tracks.get_mut(&id) {
+                    Some((_, existing)) => existing.add(&plays),
+                    None => {
+                        if let Some(info) = infos.get(&id) {
+                            days.tracks.insert(id, (*info, plays));
+                        }
+                    }
+                }
+            }
+            let mut tracks: Vec<(i64, TrackInfo, TrackPlays)> = days
+                .tracks
+                .into_iter()
+                .map(|(id, (info, plays))| (id, info, plays))
+                .collect();
+            tracks.sort_unstable_by_key(|(id, _, _)| *id);
+            rollup.window_tracks = tracks;
+        }
+        Ok(Some(rollup))
+    }
+
+    /// The user's totals (the wanted parts), or `None` if they cannot be read.
+    async fn read_totals(
+        &self,
+        user: UserId,
+        sources: bool,
+        tracks: bool,
+    ) -> Result<Option<Totals>> {
+        let columns = match (sources, tracks) {
+            (true, true) => "sources, tracks",
+            (true, false) => "sources",
+            _ => "tracks",
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {columns} FROM history_totals WHERE user_id = $1"
+        ));
+        let stored = on_pool!(self, pool => {
+            match sqlx::query(sql).bind(user.0).fetch_optional(pool).await? {
+                None => None,
+                Some(row) => Some((
+                    sources.then(|| row.bytes("sources")).transpose()?,
+                    tracks.then(|| row.bytes("tracks")).transpose()?,
+                )),
+            }
+        });
+        let mut totals = Totals {
+            sources: HashMap::new(),
+            tracks: Vec::new(),
+        };
+        // A user without plays has no totals row.
+        let Some((sources, tracks)) = stored else {
+            return Ok(Some(totals));
+        };
+        if let Some(bytes) = sources
+            && decode_sources(&bytes, &mut totals.sources).is_none()
+        {
+            return Ok(None);
+        }
+        if let Some(bytes) = tracks {
+            match decode_totals(&bytes) {
+                Some(tracks) => totals.tracks = tracks,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(totals))
+    }
+
+    /// Adds the stored summaries of days `first..end` to `days`; false if one cannot be read.
+    async fn read_days(
+        &self,
+        user: UserId,
+        first: i64,
+        end: i64,
+        parts: Parts,
+        days: &mut Days,
+    ) -> Result<bool> {
+        // Only the wanted columns: the large `tracks` part is not even loaded otherwise.
+        let mut columns = vec!["day"];
+        for (wanted, column) in [
+            (parts.sources, "sources"),
+            (parts.slots, "slots"),
+            (parts.tracks, "tracks"),
+        ] {
+            if wanted {
+                columns.push(column);
+            }
+        }
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM history_days WHERE user_id = $1 AND day >= $2 AND day < $3 ORDER BY day",
+            columns.join(", ")
+        ));
+        let readable = on_pool!(self, pool => {
+            let rows = sqlx::query(sql).bind(user.0).bind(first).bind(end).fetch_all(pool).await?;
+            let mut readable = true;
+            for row in &rows {
+                let day = row.int("day")?;
+                if parts.slots {
+                    readable &= decode_slots(day, &row.bytes("slots")?, &mut days.slots).is_some();
+                }
+                if parts.sources {
+                    readable &= decode_sources(&row.bytes("sources")?, &mut days.sources).is_some();
+                }
+                if parts.tracks {
+                    readable &= decode_day_tracks(&row.bytes("tracks")?, &mut days.tracks).is_some();
+                }
+            }
+            readable
+        });
+        if !readable {
+            tracing::warn!(
+                user = user.0,
+                "a stored history summary cannot be read; answering from the plays"
+            );
+        }
+        Ok(readable)
+    }
+
+    /// The plays of `[from, to)` summarised directly (the parts of days at a window's edges).
+    async fn summarise_plays(&self, user: UserId, from: i64, to: i64) -> Result<Summary> {
+        let rows = on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT ended_at, track_id, ms_played, sources FROM plays
+                 WHERE user_id = $1 AND ended_at >= $2 AND ended_at < $3 ORDER BY ended_at",
+            )
+            .bind(user.0)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok((
+                        row.int("ended_at")?,
+                        row.int("track_id")?,
+                        row.opt_int4("ms_played")?.map(i64::from),
+                        row.small("sources")?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        let mut summary = Summary::default();
+        for (ended_at, track, ms, sources) in rows {
+            summary.add_listen(ended_at, track, ms, sources);
+        }
+        Ok(summary)
+    }
+}

@@ -1,0 +1,419 @@
+//! What the rollups record, and how it is stored as bytes.
+//!
+//! The encoding is little-endian fixed-width records behind a format byte; a blob of another
+//! format (or a damaged one) decodes as an error, and the refresh then rebuilds it.
+
+use spotify_history_core::CountingRule;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Hashes ids (dense integers, never attacker-chosen) with one multiplication: the rollup
+/// merges hundreds of thousands of entries per question, where SipHash would dominate.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_i16(&mut self, n: i16) {
+        self.write_i64(i64::from(n));
+    }
+}
+
+/// A map keyed by ids.
+pub(crate) type IdMap<V> = HashMap<i64, V, BuildHasherDefault<IdHasher>>;
+
+pub(crate) const DAY_MS: i64 = 86_400_000;
+pub(crate) const SLOT_MS: i64 = 900_000;
+const SLOTS_PER_DAY: i64 = DAY_MS / SLOT_MS;
+/// Bumped whenever a layout below changes.
+const FORMAT: u8 = 1;
+
+/// The rule the rollup's plays are counted by (the service default: 30 s, unknown durations
+/// count). Questions with another rule are answered from the plays themselves.
+pub(crate) const ROLLUP_RULE: CountingRule = CountingRule {
+    min_ms_played: 30_000,
+    count_unknown_duration: true,
+};
+
+/// Listens (any duration) and plays (under [`ROLLUP_RULE`]) ending in one 15-minute UTC
+/// slot. 32 bits hold far more than fits in 15 minutes of one person's listening: even a
+/// slot of hour-long podcast plays reaches only millions of ms.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SlotCounts {
+    pub listens: u32,
+    pub listen_ms: u32,
+    pub plays: u32,
+    pub play_ms: u32,
+}
+
+impl SlotCounts {
+    fn add(&mut self, other: &SlotCounts) {
+        self.listens = self.listens.saturating_add(other.listens);
+        self.listen_ms = self.listen_ms.saturating_add(other.listen_ms);
+        self.plays = self.plays.saturating_add(other.plays);
+        self.play_ms = self.play_ms.saturating_add(other.play_ms);
+    }
+}
+
+/// Listens and plays confirmed by one set of sources (a `plays.sources` bitmask).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SourceCounts {
+    pub listens: u64,
+    pub plays: u64,
+}
+
+/// One track's plays under [`ROLLUP_RULE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TrackPlays {
+    pub plays: u64,
+    pub ms: u64,
+    /// First and last counted play (Unix ms).
+    pub first: i64,
+    pub last: i64,
+}
+
+impl TrackPlays {
+    pub(crate) fn add(&mut self, other: &TrackPlays) {
+        self.plays += other.plays;
+        self.ms += other.ms;
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+    }
+}
+
+/// What the catalogue says about a track, kept beside its totals so rankings by artist or
+/// album need no join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TrackInfo {
+    pub kind: i16,
+    /// 0 when none.
+    pub album: i64,
+    /// The primary artist; 0 when none.
+    pub artist: i64,
+}
+
+/// The plays of one user in one UTC day, or in any stretch of time.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Summary {
+    /// By absolute slot number (`ended_at / SLOT_MS`), ascending.
+    pub slots: Vec<(i64, SlotCounts)>,
+    pub sources: HashMap<i16, SourceCounts>,
+    pub tracks: IdMap<TrackPlays>,
+}
+
+impl Summary {
+    /// Adds one stored listen.
+    pub(crate) fn add_listen(&mut self, ended_at: i64, track: i64, ms: Option<i64>, sources: i16) {
+        let counted = ROLLUP_RULE.counts(ms);
+        let ms = ms.unwrap_or(0).max(0) as u64;
+        let slot = ended_at.div_euclid(SLOT_MS);
+        let slot_ms = u32::try_from(ms).unwrap_or(u32::MAX);
+        let counts = SlotCounts {
+            listens: 1,
+            listen_ms: slot_ms,
+            plays: u32::from(counted),
+            play_ms: if counted { slot_ms } else { 0 },
+        };
+        match self.slots.last_mut() {
+            Some((last, existing)) if *last == slot => existing.add(&counts),
+            // Listens arrive in time order from every reader, so slots stay sorted.
+            _ => self.slots.push((slot, counts)),
+        }
+        let source = self.sources.entry(sources).or_default();
+        source.listens += 1;
+        source.plays += u64::from(counted);
+        if counted {
+            let play = TrackPlays {
+                plays: 1,
+                ms,
+                first: ended_at,
+                last: ended_at,
+            };
+            self.tracks
+                .entry(track)
+                .and_modify(|t| t.add(&play))
+                .or_insert(play);
+        }
+    }
+
+    /// Adds another summary of later (or the same) time.
+    pub(crate) fn absorb(&mut self, other: Summary) {
+        for (slot, counts) in other.slots {
+            match self.slots.last_mut() {
+                Some((last, existing)) if *last == slot => existing.add(&counts),
+                _ => self.slots.push((slot, counts)),
+            }
+        }
+        for (sources, counts) in other.sources {
+            let entry = self.sources.entry(sources).or_default();
+            entry.listens += counts.listens;
+            entry.plays += counts.plays;
+        }
+        for (track, plays) in other.tracks {
+            self.tracks
+                .entry(track)
+                .and_modify(|t| t.add(&plays))
+                .or_insert(plays);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
+/// Writes fixed-width little-endian fields.
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn new(capacity: usize) -> Writer {
+        let mut bytes = Vec::with_capacity(capacity + 5);
+        bytes.push(FORMAT);
+        Writer(bytes)
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn i16(&mut self, v: i16) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Reads what [`Writer`] wrote; `None` on a short or foreign blob.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Option<Reader<'a>> {
+        match bytes.split_first() {
+            Some((&FORMAT, rest)) => Some(Reader(rest)),
+            _ => None,
+        }
+    }
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take().map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take().map(u64::from_le_bytes)
+    }
+    fn i64(&mut self) -> Option<i64> {
+        self.take().map(i64::from_le_bytes)
+    }
+    fn i16(&mut self) -> Option<i16> {
+        self.take().map(i16::from_le_bytes)
+    }
+}
+
+/// A day's slots: slot within the day, then the four counts.
+pub(crate) fn encode_slots(day: i64, slots: &[(i64, SlotCounts)]) -> Vec<u8> {
+    let mut w = Writer::new(4 + slots.len() * 17);
+    w.u32(slots.len() as u32);
+    for (slot, c) in slots {
+        w.0.push((slot - day * SLOTS_PER_DAY) as u8);
+        w.u32(c.listens);
+        w.u32(c.listen_ms);
+        w.u32(c.plays);
+        w.u32(c.play_ms);
+    }
+    w.0
+}
+
+pub(crate) fn decode_slots(day: i64, bytes: &[u8], out: &mut Vec<(i64, SlotCounts)>) -> Option<()> {
+    let mut r = Reader::new(bytes)?;
+    for _ in 0..r.u32()? {
+        let [slot] = r.take::<1>()?;
+        out.push((
+            day * SLOTS_PER_DAY + i64::from(slot),
+            SlotCounts {
+                listens: r.u32()?,
+                listen_ms: r.u32()?,
+                plays: r.u32()?,
+                play_ms: r.u32()?,
+            },
+        ));
+    }
+    Some(())
+}
+
+pub(crate) fn encode_sources(sources: &HashMap<i16, SourceCounts>) -> Vec<u8> {
+    let mut w = Writer::new(4 + sources.len() * 18);
+    w.u32(sources.len() as u32);
+    let mut sorted: Vec<_> = sources.iter().collect();
+    sorted.sort_by_key(|(s, _)| **s);
+    for (set, c) in sorted {
+        w.i16(*set);
+        w.u64(c.listens);
+        w.u64(c.plays);
+    }
+    w.0
+}
+
+pub(crate) fn decode_sources(bytes: &[u8], out: &mut HashMap<i16, SourceCounts>) -> Option<()> {
+    let mut r = Reader::new(bytes)?;
+    for _ in 0..r.u32()? {
+        let set = r.i16()?;
+        let entry = out.entry(set).or_default();
+        entry.listens += r.u64()?;
+        entry.plays += r.u64()?;
+    }
+    Some(())
+}
+
+/// A day's tracks, by track id, each with what the catalogue says about it (so questions
+/// about a window need not read the totals).
+pub(crate) fn encode_day_tracks(
+    tracks: &IdMap<TrackPlays>,
+    info: impl Fn(i64) -> TrackInfo,
+) -> Vec<u8> {
+    let mut w = Writer::new(4 + tracks.len() * 58);
+    w.u32(tracks.len() as u32);
+    let mut sorted: Vec<_> = tracks.iter().collect();
+    sorted.sort_by_key(|(id, _)| **id);
+    for (id, t) in sorted {
+        write_track(&mut w, *id, &info(*id), t);
+    }
+    w.0
+}
+
+/// Adds a day's tracks to `out`.
+pub(crate) fn decode_day_tracks(
+    bytes: &[u8],
+    out: &mut IdMap<(TrackInfo, TrackPlays)>,
+) -> Option<()> {
+    let mut r = Reader::new(bytes)?;
+    let n = r.u32()?;
+    out.reserve(n as usize);
+    for _ in 0..n {
+        let (id, info, plays) = read_track(&mut r)?;
+        out.entry(id)
+            .and_modify(|(_, t)| t.add(&plays))
+            .or_insert((info, plays));
+    }
+    Some(())
+}
+
+fn write_track(w: &mut Writer, id: i64, info: &TrackInfo, t: &TrackPlays) {
+    w.i64(id);
+    w.i16(info.kind);
+    w.i64(info.album);
+    w.i64(info.artist);
+    w.u64(t.plays);
+    w.u64(t.ms);
+    w.i64(t.first);
+    w.i64(t.last);
+}
+
+fn read_track(r: &mut Reader<'_>) -> Option<(i64, TrackInfo, TrackPlays)> {
+    let id = r.i64()?;
+    let info = TrackInfo {
+        kind: r.i16()?,
+        album: r.i64()?,
+        artist: r.i64()?,
+    };
+    let plays = TrackPlays {
+        plays: r.u64()?,
+        ms: r.u64()?,
+        first: r.i64()?,
+        last: r.i64()?,
+    };
+    Some((id, info, plays))
+}
+
+/// A user's totals: one record per track, sorted by track id.
+pub(crate) fn encode_totals(totals: &[(i64, TrackInfo, TrackPlays)]) -> Vec<u8> {
+    let mut w = Writer::new(4 + totals.len() * 58);
+    w.u32(totals.len() as u32);
+    for (id, info, t) in totals {
+        write_track(&mut w, *id, info, t);
+    }
+    w.0
+}
+
+pub(crate) fn decode_totals(bytes: &[u8]) -> Option<Vec<(i64, TrackInfo, TrackPlays)>> {
+    let mut r = Reader::new(bytes)?;
+    let n = r.u32()? as usize;
+    let mut totals = Vec::with_capacity(n);
+    for _ in 0..n {
+        totals.push(read_track(&mut r)?);
+    }
+    Some(totals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_count_listens_and_plays_and_round_trip() {
+        let day = 19_000;
+        let t0 = day * DAY_MS + 5 * SLOT_MS;
+        let mut summary = Summary::default();
+        summary.add_listen(t0, 7, Some(200_000), 1);
+        summary.add_listen(t0 + 60_000, 7, Some(10_000), 1);
+        summary.add_listen(t0 + SLOT_MS, 8, None, 5);
+        assert_eq!(summary.slots.len(), 2);
+        assert_eq!(
+            summary.slots[0].1,
+            SlotCounts {
+                listens: 2,
+                listen_ms: 210_000,
+                plays: 1,
+                play_ms: 200_000
+            }
+        );
+        assert_eq!(summary.tracks[&7].plays, 1);
+        assert_eq!(summary.tracks[&8].ms, 0);
+        assert_eq!(
+            summary.sources[&1],
+            SourceCounts {
+                listens: 2,
+                plays: 1
+            }
+        );
+
+        let mut slots = Vec::new();
+        decode_slots(day, &encode_slots(day, &summary.slots), &mut slots).unwrap();
+        assert_eq!(slots, summary.slots);
+        let mut sources = HashMap::new();
+        decode_sources(&encode_sources(&summary.sources), &mut sources).unwrap();
+        assert_eq!(sources, summary.sources);
+        let info = TrackInfo {
+            kind: 0,
+            album: 3,
+            artist: 4,
+        };
+        let mut tracks = IdMap::default();
+        decode_day_tracks(&encode_day_tracks(&summary.tracks, |_| info), &mut tracks).unwrap();
+        let expected: IdMap<_> = summary
+            .tracks
+            .iter()
+            .map(|(id, t)| (*id, (info, *t)))
+            .collect();
+        assert_eq!(tracks, expected);
+
+        let totals = vec![(7, info, summary.tracks[&7])];
+        assert_eq!(decode_totals(&encode_totals(&totals)).unwrap(), totals);
+        assert!(decode_totals(&[FORMAT + 1, 0, 0, 0, 0]).is_none());
+        assert!(decode_totals(&encode_totals(&totals)[..20]).is_none());
+    }
+}
