@@ -15,13 +15,21 @@ CREATE INDEX artists_lower_name ON artists (LOWER(name));
 CREATE INDEX tracks_lower_name ON tracks (LOWER(name));
 CREATE INDEX tracks_album ON tracks (album_id);
 
--- One row per user and UTC day with plays: that day's plays summarised (see
+-- One row per user and UTC day with plays: that day's listens and plays summarised (see
 -- crates/store/src/history/rollup for the encoding).
 CREATE TABLE history_days (
     user_id  BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     day      BIGINT NOT NULL, -- ended_at / 86400000
     sources  BYTEA  NOT NULL, -- listens and plays per set of confirming sources
     slots    BYTEA  NOT NULL, -- listens and plays per 15-minute slot
+    PRIMARY KEY (user_id, day)
+);
+
+-- The same days' plays per track (large rows, read only for windows shorter than the
+-- whole history).
+CREATE TABLE history_day_tracks (
+    user_id  BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    day      BIGINT NOT NULL,
     tracks   BYTEA  NOT NULL, -- plays, time, first and last play per track
     PRIMARY KEY (user_id, day)
 );

@@ -15,14 +15,22 @@ CREATE INDEX artists_lower_name ON artists (LOWER(name));
 CREATE INDEX tracks_lower_name ON tracks (LOWER(name));
 CREATE INDEX tracks_album ON tracks (album_id);
 
--- One row per user and UTC day with plays: that day's plays summarised (see
--- crates/store/src/history/rollup for the encoding). Small parts first: a row is larger
--- than a page, and SQLite reads a column's overflow pages only when it gets to them.
+-- One row per user and UTC day with plays: that day's listens and plays summarised (see
+-- crates/store/src/history/rollup for the encoding). Rows are small and read in day order,
+-- so they are stored in key order: a whole history is a few hundred consecutive pages.
 CREATE TABLE history_days (
     user_id  INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     day      INTEGER NOT NULL, -- ended_at / 86400000
     sources  BLOB    NOT NULL, -- listens and plays per set of confirming sources
     slots    BLOB    NOT NULL, -- listens and plays per 15-minute slot
+    PRIMARY KEY (user_id, day)
+) WITHOUT ROWID;
+
+-- The same days' plays per track (large rows, read only for windows shorter than the
+-- whole history).
+CREATE TABLE history_day_tracks (
+    user_id  INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    day      INTEGER NOT NULL,
     tracks   BLOB    NOT NULL, -- plays, time, first and last play per track
     PRIMARY KEY (user_id, day)
 );

@@ -138,8 +138,11 @@ async fn measure(backend: &str, store: &Store, iterations: usize) {
         totals.listens
     );
     println!(
-        "{:<22} {:>10} {:>10} {:>10} {:>10}",
-        "question", "all p50", "all p95", "90d p50", "90d p95"
+        "cold: this process's cache of rollups emptied before every run; warm: the same question again"
+    );
+    println!(
+        "{:<20} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}",
+        "question", "all p50", "all p95", "all warm", "90d p50", "90d p95", "90d warm"
     );
 
     // Names to ask about: the listener's favourite artist and track.
@@ -174,7 +177,7 @@ async fn measure(backend: &str, store: &Store, iterations: usize) {
             .is_none_or(|o| o.split(',').any(|q| q == name))
     };
     for (name, window_matters) in QUESTIONS.iter().filter(|(name, _)| selected(name)) {
-        let mut row = format!("{name:<22}");
+        let mut row = format!("{name:<20}");
         let windows: &[Period] = if *window_matters {
             &[
                 all_time.clone(),
@@ -199,20 +202,32 @@ async fn measure(backend: &str, store: &Store, iterations: usize) {
             for _ in 0..2 {
                 question().await;
             }
-            let mut times: Vec<Duration> = Vec::with_capacity(iterations);
+            let mut cold: Vec<Duration> = Vec::with_capacity(iterations);
+            let mut warm: Vec<Duration> = Vec::with_capacity(iterations);
             for _ in 0..iterations {
+                store.forget_cached_history();
                 let started = Instant::now();
                 question().await;
-                times.push(started.elapsed());
+                cold.push(started.elapsed());
+                let started = Instant::now();
+                question().await;
+                warm.push(started.elapsed());
             }
-            times.sort();
-            let pct = |p: f64| {
-                times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1]
-            };
-            row.push_str(&format!(" {:>10} {:>10}", ms(pct(0.5)), ms(pct(0.95))));
+            row.push_str(&format!(
+                " {:>11} {:>11} {:>11}",
+                ms(percentile(&mut cold, 0.5)),
+                ms(percentile(&mut cold, 0.95)),
+                ms(percentile(&mut warm, 0.5))
+            ));
         }
         println!("{row}");
     }
+}
+
+/// The `p` quantile (nearest rank) of the times.
+fn percentile(times: &mut [Duration], p: f64) -> Duration {
+    times.sort();
+    times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1]
 }
 
 fn ms(d: Duration) -> String {

@@ -221,19 +221,24 @@ store_test!(a_damaged_summary_is_rebuilt_from_the_plays, |db| {
     );
     let damage = match store.backend() {
         BackendKind::Sqlite => {
-            "UPDATE history_totals SET tracks = X'00'; UPDATE history_days SET tracks = X'FF'"
+            "UPDATE history_totals SET tracks = X'00'; UPDATE history_day_tracks SET tracks = X'FF';
+             UPDATE history_days SET slots = X'FF'"
         }
         BackendKind::Postgres => {
-            "UPDATE history_totals SET tracks = '\\x00'::bytea; UPDATE history_days SET tracks = '\\xff'::bytea"
+            "UPDATE history_totals SET tracks = '\\x00'::bytea; UPDATE history_day_tracks SET tracks = '\\xff'::bytea;
+             UPDATE history_days SET slots = '\\xff'::bytea"
         }
     };
     store.execute_ddl(damage).await.unwrap();
-    // Still right: answered from the plays while the summaries cannot be read...
-    assert_eq!(
-        top_artists(&analytics, &scope).await,
-        pairs(&[("Alpha", 1), ("Beta", 1)])
-    );
-    // ...and rebuilt with the next change.
+    // Still right: answered from the plays while the summaries cannot be read, then from
+    // summaries rebuilt...
+    for _ in 0..2 {
+        assert_eq!(
+            top_artists(&analytics, &scope).await,
+            pairs(&[("Alpha", 1), ("Beta", 1)])
+        );
+    }
+    // ...and kept up to date with the next change.
     write(store, ann, &[heard("2024-05-03T08:00:00Z", "Beta", "Two")]).await;
     assert_eq!(
         top_artists(&analytics, &scope).await,

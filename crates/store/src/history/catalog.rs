@@ -54,13 +54,15 @@ impl Store {
             .zip([wanted.to_string(), pattern.like_exact()])
         {
             // Whether the user played the artist, not how often: a favourite artist has
-            // hundreds of thousands of plays to count.
+            // hundreds of thousands of plays to count. The artist's few tracks drive the
+            // check, each one probe of `plays_track`.
             let sql = sqlx::AssertSqlSafe(format!(
                 "SELECT a.id, a.key, a.name FROM artists a
                  WHERE (a.key = $2 OR {condition})
                    AND EXISTS (SELECT 1 FROM track_artists ta
-                               JOIN plays p ON p.user_id = $1 AND p.track_id = ta.track_id
-                               WHERE ta.artist_id = a.id AND ta.position = 0)"
+                               WHERE ta.artist_id = a.id AND ta.position = 0
+                                 AND EXISTS (SELECT 1 FROM plays p
+                                             WHERE p.user_id = $1 AND p.track_id = ta.track_id))"
             ));
             let found = on_pool!(self, pool => {
                 let rows = sqlx::query(sql)

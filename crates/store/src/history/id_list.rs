@@ -16,6 +16,18 @@ impl Store {
         ids: &[i64],
         map: impl Fn(&dyn RowExt) -> Result<T, sqlx::Error>,
     ) -> Result<Vec<T>> {
+        self.fetch_by_ids_and(sql, column, ids, None, map).await
+    }
+
+    /// [`Store::fetch_by_ids`] with a text bound as `$2`.
+    pub(crate) async fn fetch_by_ids_and<T>(
+        &self,
+        sql: &str,
+        column: &str,
+        ids: &[i64],
+        text: Option<&str>,
+        map: impl Fn(&dyn RowExt) -> Result<T, sqlx::Error>,
+    ) -> Result<Vec<T>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -24,7 +36,12 @@ impl Store {
                 let condition = format!("{column} IN (SELECT value FROM json_each($1))");
                 let sql = sqlx::AssertSqlSafe(sql.replace("{ids}", &condition));
                 let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-                let rows = sqlx::query(sql).bind(ids).fetch_all(pool).await?;
+                let query = sqlx::query(sql).bind(ids);
+                let query = match text {
+                    Some(text) => query.bind(text),
+                    None => query,
+                };
+                let rows = query.fetch_all(pool).await?;
                 rows.iter()
                     .map(|row| map(row))
                     .collect::<Result<Vec<_>, sqlx::Error>>()?
@@ -32,7 +49,12 @@ impl Store {
             Backend::Postgres(pool) => {
                 let condition = format!("{column} = ANY($1)");
                 let sql = sqlx::AssertSqlSafe(sql.replace("{ids}", &condition));
-                let rows = sqlx::query(sql).bind(ids).fetch_all(pool).await?;
+                let query = sqlx::query(sql).bind(ids);
+                let query = match text {
+                    Some(text) => query.bind(text),
+                    None => query,
+                };
+                let rows = query.fetch_all(pool).await?;
                 rows.iter()
                     .map(|row| map(row))
                     .collect::<Result<Vec<_>, sqlx::Error>>()?

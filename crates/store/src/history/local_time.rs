@@ -78,6 +78,8 @@ impl Bucket {
 /// zones switch on quarter hours, so every slot lies in one local bucket, as its plays do.
 fn bucket_slots(rollup: &Rollup, spans: &[OffsetSpan], bucket: Bucket) -> Vec<(i64, i64, i64)> {
     let mut totals: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    // Consecutive slots mostly share a bucket: sum runs before touching the map.
+    let mut run: Option<(i64, i64, i64)> = None;
     let mut span = 0;
     for (slot, counts) in &rollup.summary.slots {
         let start = slot * SLOT_MS;
@@ -88,11 +90,28 @@ fn bucket_slots(rollup: &Rollup, spans: &[OffsetSpan], bucket: Bucket) -> Vec<(i
             break;
         };
         let (plays, ms) = rollup.counting.of_slot(counts);
-        if plays > 0 {
-            let entry = totals.entry(bucket.of(start + offset)).or_default();
-            entry.0 += plays;
-            entry.1 += ms;
+        if plays == 0 {
+            continue;
         }
+        let key = bucket.of(start + offset);
+        match &mut run {
+            Some((current, p, m)) if *current == key => {
+                *p += plays;
+                *m += ms;
+            }
+            _ => {
+                if let Some((key, p, m)) = run.replace((key, plays, ms)) {
+                    let entry = totals.entry(key).or_default();
+                    entry.0 += p;
+                    entry.1 += m;
+                }
+            }
+        }
+    }
+    if let Some((key, p, m)) = run {
+        let entry = totals.entry(key).or_default();
+        entry.0 += p;
+        entry.1 += m;
     }
     totals
         .into_iter()

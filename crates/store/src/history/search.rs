@@ -71,6 +71,10 @@ impl SearchPattern {
     }
 }
 
+/// Up to this many tracks in a window, their names are looked up by id rather than the
+/// catalogue's names scanned.
+const NAMES_BY_ID_MAX: usize = 20_000;
+
 /// The case-insensitive LIKE of the store's engine: SQLite's LIKE ignores ASCII case
 /// already, PostgreSQL needs ILIKE. Either way the text's non-ASCII letters are wildcards
 /// in the pattern and compared in Rust.
@@ -160,9 +164,8 @@ impl Store {
             .collect())
     }
 
-    /// The search over the rollup's tracks: the catalogue names the candidates (a few
-    /// index-free scans of names, far fewer rows than a history's plays), the rollup says
-    /// which the user played in the window and how often.
+    /// The search over the rollup's tracks: names narrow the candidates in SQL, the rollup
+    /// says which the user played in the window, how often, and by whom and on what album.
     async fn search_rollup(
         &self,
         rollup: &Rollup,
@@ -170,29 +173,32 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<SearchHit>> {
         let contains = pattern.like_contains();
-        // Each name table is scanned once; the IN lists keep the planner from scanning all
-        // tracks once per matching album or artist.
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT t.id FROM tracks t WHERE t.name {like} $1 ESCAPE '\\'
-             UNION
-             SELECT ta.track_id AS id FROM track_artists ta
-             WHERE ta.position = 0
-               AND ta.artist_id IN (SELECT a.id FROM artists a WHERE a.name {like} $1 ESCAPE '\\')
-             UNION
-             SELECT t.id FROM tracks t
-             WHERE t.album_id IN (SELECT al.id FROM albums al WHERE al.name {like} $1 ESCAPE '\\')",
-            like = like(self.backend())
-        ));
-        let candidates: HashSet<i64> = on_pool!(self, pool => {
-            let rows = sqlx::query(sql).bind(&contains).fetch_all(pool).await?;
-            rows.iter().map(|row| row.int("id")).collect::<Result<HashSet<_>, sqlx::Error>>()?
-        });
-        let mut played: Vec<(i64, i64, i64)> = candidates
+        let like = like(self.backend());
+        // Artists and albums with matching names: their tables are small, scanned once each.
+        let artists = self.ids_named_like("artists", &contains).await?;
+        let albums = self.ids_named_like("albums", &contains).await?;
+        // Tracks with matching names: those of the window looked up by id when there are few,
+        // else the catalogue scanned.
+        let window: Vec<i64> = rollup.tracks().iter().map(|(id, _, _)| *id).collect();
+        let titles: HashSet<i64> = if window.len() <= NAMES_BY_ID_MAX {
+            let sql =
+                format!("SELECT t.id FROM tracks t WHERE {{ids}} AND t.name {like} $2 ESCAPE '\\'");
+            self.fetch_by_ids_and(&sql, "t.id", &window, Some(&contains), |row| row.int("id"))
+                .await?
+                .into_iter()
+                .collect()
+        } else {
+            self.ids_named_like("tracks", &contains).await?
+        };
+        let mut played: Vec<(i64, i64, i64)> = rollup
+            .tracks()
             .iter()
-            .filter_map(|id| {
-                let plays = rollup.in_window(*id)?;
-                Some((*id, plays.plays as i64, plays.ms as i64))
+            .filter(|(id, info, _)| {
+                titles.contains(id)
+                    || artists.contains(&info.artist)
+                    || albums.contains(&info.album)
             })
+            .map(|(id, _, plays)| (*id, plays.plays as i64, plays.ms as i64))
             .collect();
         played.sort_by(|a, b| (b.1, b.2, a.0).cmp(&(a.1, a.2, b.0)));
         // Plain ASCII text matches in SQL exactly: only the listed hits need their names.
@@ -239,6 +245,19 @@ impl Store {
             .filter(|hit| pattern.matches_hit(hit))
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
             .collect())
+    }
+
+    /// Ids of the rows of a catalogue table whose name is like the pattern.
+    async fn ids_named_like(&self, table: &str, pattern: &str) -> Result<HashSet<i64>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM {table} WHERE name {} $1 ESCAPE '\\'",
+            like(self.backend())
+        ));
+        let ids = on_pool!(self, pool => {
+            let rows = sqlx::query(sql).bind(pattern).fetch_all(pool).await?;
+            rows.iter().map(|row| row.int("id")).collect::<Result<HashSet<_>, sqlx::Error>>()?
+        });
+        Ok(ids)
     }
 }
 

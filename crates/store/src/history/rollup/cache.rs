@@ -56,3 +56,13 @@ pub(crate) fn put(key: Key, parts: Parts, rollup: Arc<Rollup>) {
     }
     entries.push((key, parts, rollup));
 }
+
+impl crate::Store {
+    /// Drops what this process keeps of this database's rollups, so the next questions read
+    /// them from the database (benchmarks measure both).
+    #[doc(hidden)]
+    pub fn forget_cached_history(&self) {
+        let database = self.url().expose();
+        entries().retain(|(key, _, _)| key.database != database);
+    }
+}

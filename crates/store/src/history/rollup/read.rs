@@ -328,6 +328,27 @@ impl Store {
         Ok(Some(rollup))
     }
 
+    /// Drops the user's totals and marks a day, so the next refresh summarises every day
+    /// again (after a summary was found unreadable).
+    async fn forget_rollups(&self, user: UserId) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM history_totals WHERE user_id = $1")
+                .bind(user.0)
+                .execute(pool)
+                .await?;
+            sqlx::query(
+                "INSERT INTO history_stale_days (user_id, day, version)
+                 SELECT user_id, MIN(ended_at) / 86400000, 1 FROM plays WHERE user_id = $1
+                 GROUP BY user_id
+                 ON CONFLICT (user_id, day) DO UPDATE SET version = history_stale_days.version + 1",
+            )
+            .bind(user.0)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// The user's totals (the wanted parts), or `None` if they cannot be read.
     async fn read_totals(
         &self,
@@ -360,16 +381,25 @@ impl Store {
         let Some((sources, tracks)) = stored else {
             return Ok(Some(totals));
         };
-        if let Some(bytes) = sources
-            && decode_sources(&bytes, &mut totals.sources).is_none()
-        {
+        let sources_read =
+            sources.is_none_or(|bytes| decode_sources(&bytes, &mut totals.sources).is_some());
+        let tracks_read = match tracks {
+            None => true,
+            Some(bytes) => match decode_totals(&bytes) {
+                Some(tracks) => {
+                    totals.tracks = tracks;
+                    true
+                }
+                None => false,
+            },
+        };
+        if !(sources_read && tracks_read) {
+            tracing::warn!(
+                user = user.0,
+                "stored history totals cannot be read; answering from the plays and rebuilding them"
+            );
+            self.forget_rollups(user).await?;
             return Ok(None);
-        }
-        if let Some(bytes) = tracks {
-            match decode_totals(&bytes) {
-                Some(tracks) => totals.tracks = tracks,
-                None => return Ok(None),
-            }
         }
         Ok(Some(totals))
     }
@@ -383,38 +413,49 @@ impl Store {
         parts: Parts,
         days: &mut Days,
     ) -> Result<bool> {
-        // Only the wanted columns: the large `tracks` part is not even loaded otherwise.
-        let mut columns = vec!["day"];
-        for (wanted, column) in [
-            (parts.sources, "sources"),
-            (parts.slots, "slots"),
-            (parts.tracks, "tracks"),
-        ] {
-            if wanted {
-                columns.push(column);
-            }
+        let mut readable = true;
+        if parts.slots || parts.sources {
+            let columns = match (parts.sources, parts.slots) {
+                (true, true) => "day, sources, slots",
+                (true, false) => "day, sources",
+                _ => "day, slots",
+            };
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {columns} FROM history_days
+                 WHERE user_id = $1 AND day >= $2 AND day < $3 ORDER BY day"
+            ));
+            readable &= on_pool!(self, pool => {
+                let rows = sqlx::query(sql).bind(user.0).bind(first).bind(end).fetch_all(pool).await?;
+                let mut readable = true;
+                for row in &rows {
+                    let day = row.int("day")?;
+                    if parts.slots {
+                        readable &= decode_slots(day, &row.bytes("slots")?, &mut days.slots).is_some();
+                    }
+                    if parts.sources {
+                        readable &= decode_sources(&row.bytes("sources")?, &mut days.sources).is_some();
+                    }
+                }
+                readable
+            });
         }
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM history_days WHERE user_id = $1 AND day >= $2 AND day < $3 ORDER BY day",
-            columns.join(", ")
-        ));
-        let readable = on_pool!(self, pool => {
-            let rows = sqlx::query(sql).bind(user.0).bind(first).bind(end).fetch_all(pool).await?;
-            let mut readable = true;
-            for row in &rows {
-                let day = row.int("day")?;
-                if parts.slots {
-                    readable &= decode_slots(day, &row.bytes("slots")?, &mut days.slots).is_some();
-                }
-                if parts.sources {
-                    readable &= decode_sources(&row.bytes("sources")?, &mut days.sources).is_some();
-                }
-                if parts.tracks {
+        if parts.tracks {
+            readable &= on_pool!(self, pool => {
+                let rows = sqlx::query(
+                    "SELECT tracks FROM history_day_tracks WHERE user_id = $1 AND day >= $2 AND day < $3",
+                )
+                .bind(user.0)
+                .bind(first)
+                .bind(end)
+                .fetch_all(pool)
+                .await?;
+                let mut readable = true;
+                for row in &rows {
                     readable &= decode_day_tracks(&row.bytes("tracks")?, &mut days.tracks).is_some();
                 }
-            }
-            readable
-        });
+                readable
+            });
+        }
         if !readable {
             tracing::warn!(
                 user = user.0,

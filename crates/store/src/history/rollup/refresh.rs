@@ -155,6 +155,10 @@ impl Store {
                         .bind(user.0)
                         .execute(&mut **conn)
                         .await?;
+                    sqlx::query("DELETE FROM history_day_tracks WHERE user_id = $1")
+                        .bind(user.0)
+                        .execute(&mut **conn)
+                        .await?;
                     let rows = sqlx::query(
                         "SELECT DISTINCT ended_at / 86400000 AS day FROM plays WHERE user_id = $1 ORDER BY 1",
                     )
@@ -352,8 +356,9 @@ async fn read_old_days(
     let (first, last) = (days[0], days[days.len() - 1]);
     let rows = on_tx!(tx, conn => {
         let rows = sqlx::query(
-            "SELECT day, sources, tracks FROM history_days
-             WHERE user_id = $1 AND day >= $2 AND day <= $3",
+            "SELECT d.day, d.sources, t.tracks FROM history_days d
+             JOIN history_day_tracks t ON t.user_id = d.user_id AND t.day = d.day
+             WHERE d.user_id = $1 AND d.day >= $2 AND d.day <= $3",
         )
         .bind(user.0)
         .bind(first)
@@ -426,11 +431,10 @@ async fn write_day(
 ) -> Result<()> {
     match summary.filter(|s| !s.is_empty()) {
         None => on_tx!(tx, conn => {
-            sqlx::query("DELETE FROM history_days WHERE user_id = $1 AND day = $2")
-                .bind(user.0)
-                .bind(day)
-                .execute(&mut **conn)
-                .await?;
+            for table in ["history_days", "history_day_tracks"] {
+                let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1 AND day = $2"));
+                sqlx::query(sql).bind(user.0).bind(day).execute(&mut **conn).await?;
+            }
         }),
         Some(summary) => {
             let slots = encode_slots(day, &summary.slots);
@@ -443,15 +447,22 @@ async fn write_day(
             });
             on_tx!(tx, conn => {
                 sqlx::query(
-                    "INSERT INTO history_days (user_id, day, slots, sources, tracks)
-                     VALUES ($1, $2, $3, $4, $5)
+                    "INSERT INTO history_days (user_id, day, sources, slots) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (user_id, day) DO UPDATE
-                     SET slots = excluded.slots, sources = excluded.sources, tracks = excluded.tracks",
+                     SET sources = excluded.sources, slots = excluded.slots",
                 )
                 .bind(user.0)
                 .bind(day)
-                .bind(&slots)
                 .bind(&sources)
+                .bind(&slots)
+                .execute(&mut **conn)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO history_day_tracks (user_id, day, tracks) VALUES ($1, $2, $3)
+                     ON CONFLICT (user_id, day) DO UPDATE SET tracks = excluded.tracks",
+                )
+                .bind(user.0)
+                .bind(day)
                 .bind(&tracks)
                 .execute(&mut **conn)
                 .await?;

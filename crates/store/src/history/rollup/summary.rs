@@ -193,6 +193,14 @@ impl Writer {
     fn i16(&mut self, v: i16) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
+    /// LEB128: seven bits a byte, small numbers (most counts) in one byte.
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
 }
 
 /// Reads what [`Writer`] wrote; `None` on a short or foreign blob.
@@ -222,33 +230,48 @@ impl<'a> Reader<'a> {
     fn i16(&mut self) -> Option<i16> {
         self.take().map(i16::from_le_bytes)
     }
+    fn varint(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let [byte] = self.take::<1>()?;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    fn varint32(&mut self) -> Option<u32> {
+        u32::try_from(self.varint()?).ok()
+    }
 }
 
-/// A day's slots: slot within the day, then the four counts.
+/// A day's slots: slot within the day, then the four counts as varints (a typical slot
+/// takes 9 bytes, a day under a kilobyte).
 pub(crate) fn encode_slots(day: i64, slots: &[(i64, SlotCounts)]) -> Vec<u8> {
-    let mut w = Writer::new(4 + slots.len() * 17);
-    w.u32(slots.len() as u32);
+    let mut w = Writer::new(2 + slots.len() * 10);
+    w.varint(slots.len() as u64);
     for (slot, c) in slots {
         w.0.push((slot - day * SLOTS_PER_DAY) as u8);
-        w.u32(c.listens);
-        w.u32(c.listen_ms);
-        w.u32(c.plays);
-        w.u32(c.play_ms);
+        w.varint(c.listens.into());
+        w.varint(c.listen_ms.into());
+        w.varint(c.plays.into());
+        w.varint(c.play_ms.into());
     }
     w.0
 }
 
 pub(crate) fn decode_slots(day: i64, bytes: &[u8], out: &mut Vec<(i64, SlotCounts)>) -> Option<()> {
     let mut r = Reader::new(bytes)?;
-    for _ in 0..r.u32()? {
+    for _ in 0..r.varint()? {
         let [slot] = r.take::<1>()?;
         out.push((
             day * SLOTS_PER_DAY + i64::from(slot),
             SlotCounts {
-                listens: r.u32()?,
-                listen_ms: r.u32()?,
-                plays: r.u32()?,
-                play_ms: r.u32()?,
+                listens: r.varint32()?,
+                listen_ms: r.varint32()?,
+                plays: r.varint32()?,
+                play_ms: r.varint32()?,
             },
         ));
     }
@@ -414,6 +437,15 @@ mod tests {
         let totals = vec![(7, info, summary.tracks[&7])];
         assert_eq!(decode_totals(&encode_totals(&totals)).unwrap(), totals);
         assert!(decode_totals(&[FORMAT + 1, 0, 0, 0, 0]).is_none());
+        let mut w = Writer::new(0);
+        for v in [0, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+            w.varint(v);
+        }
+        let mut r = Reader::new(&w.0).unwrap();
+        for v in [0, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+            assert_eq!(r.varint(), Some(v));
+        }
+        assert_eq!(r.varint(), None);
         assert!(decode_totals(&encode_totals(&totals)[..20]).is_none());
     }
 }
