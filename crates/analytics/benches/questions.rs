@@ -112,11 +112,16 @@ async fn load(store: &Store, plays: u64, folder: &Path) {
             recheck: false,
         };
         let report = import(store, source, options, |_| {}).await.unwrap();
+        // The first question after an import summarises the new plays: time it here.
+        let summarised = Instant::now();
+        store.refresh_history(user).await.unwrap();
         println!(
-            "loaded {name}: {} listens in {:.1} s (import {:.1} s)",
+            "loaded {name}: {} listens in {:.1} s (import {:.1} s = {} records/s; summarised for the rollups in {:.1} s)",
             report.inserted,
             started.elapsed().as_secs_f64(),
-            report.elapsed_ms as f64 / 1000.0
+            report.elapsed_ms as f64 / 1000.0,
+            report.records_per_second,
+            summarised.elapsed().as_secs_f64()
         );
     }
 }

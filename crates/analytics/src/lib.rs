@@ -70,6 +70,8 @@ pub struct Analytics {
 }
 
 impl Analytics {
+    /// Answers from `store`, counting listens of at least `default_min_ms` as plays unless a
+    /// question says otherwise.
     pub fn new(store: Store, default_min_ms: i64) -> Self {
         Self {
             store,
@@ -84,6 +86,7 @@ impl Analytics {
         self
     }
 
+    /// The store answers are read from.
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -1,7 +1,7 @@
 //! What was new in a window: artists and tracks whose first-ever play falls inside it.
 
 use super::rollup::{IdMap, Parts, Rollup};
-use super::top::Ranked;
+use super::top::{Ranked, top_k};
 use super::{PLAY_FILTER, PlayFilter, bind_filter};
 use crate::row::RowExt;
 use crate::{Result, Store, on_pool};
@@ -134,8 +134,11 @@ impl Store {
     ) -> Result<Vec<Discovery>> {
         let total = found.len() as i64;
         let total_plays = found.iter().map(|d| d.1).sum();
-        found.sort_by(|a, b| (b.1, b.2, a.0).cmp(&(a.1, a.2, b.0)));
-        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        top_k(
+            &mut found,
+            usize::try_from(limit).unwrap_or(usize::MAX),
+            |a, b| (b.1, b.2, a.0).cmp(&(a.1, a.2, b.0)),
+        );
         let first: HashMap<i64, i64> = found.iter().map(|d| (d.0, d.3)).collect();
         let rows = found
             .into_iter()

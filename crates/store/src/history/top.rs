@@ -91,29 +91,48 @@ fn rank_rollup(
     limit: i64,
 ) -> Vec<(i64, i64, i64)> {
     let mut groups: IdMap<(i64, i64)> = IdMap::default();
+    let mut rows: Vec<(i64, i64, i64)> = Vec::new();
     for &(track, info, plays) in rollup.tracks() {
         match subject {
             Some(Subject::Artist(artist)) if info.artist != artist.0 => continue,
             Some(Subject::Track(only)) if track != only.0 => continue,
             _ => {}
         }
+        let (n, ms) = (plays.plays as i64, plays.ms as i64);
         let key = match ranked {
+            // Each track is its own entry: no grouping needed.
+            Ranked::Items(kind) if info.kind == kind.code() => {
+                rows.push((track, n, ms));
+                continue;
+            }
             Ranked::Artists if info.artist != 0 => info.artist,
-            Ranked::Items(kind) if info.kind == kind.code() => track,
             Ranked::Albums(kind) if info.kind == kind && info.album != 0 => info.album,
             _ => continue,
         };
         let entry = groups.entry(key).or_default();
-        entry.0 += plays.plays as i64;
-        entry.1 += plays.ms as i64;
+        entry.0 += n;
+        entry.1 += ms;
     }
-    let mut rows: Vec<(i64, i64, i64)> = groups
-        .into_iter()
-        .map(|(id, (plays, ms))| (id, plays, ms))
-        .collect();
-    rows.sort_by(|a, b| order.compare(a, b));
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    rows.extend(groups.into_iter().map(|(id, (plays, ms))| (id, plays, ms)));
+    top_k(
+        &mut rows,
+        usize::try_from(limit).unwrap_or(usize::MAX),
+        |a, b| order.compare(a, b),
+    );
     rows
+}
+
+/// Keeps the first `k` entries of `rows` in order, without sorting the rest.
+pub(crate) fn top_k<T>(rows: &mut Vec<T>, k: usize, compare: impl Fn(&T, &T) -> Ordering) {
+    if k < rows.len() {
+        if k == 0 {
+            rows.clear();
+            return;
+        }
+        rows.select_nth_unstable_by(k - 1, &compare);
+        rows.truncate(k);
+    }
+    rows.sort_by(compare);
 }
 
 impl Store {

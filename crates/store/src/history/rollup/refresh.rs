@@ -19,6 +19,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Days read from the plays per statement when summarising.
 const DAYS_PER_READ: i64 = 31;
+/// Marked days summarised per transaction (a year of history: a fraction of a second).
+const DAYS_PER_TRANSACTION: i64 = 366;
 /// PostgreSQL advisory-lock namespace of rollup refreshes (any constant other code does not
 /// use).
 const REFRESH_LOCK: i32 = 0x5348;
@@ -44,46 +46,82 @@ struct Mark {
     version: i64,
 }
 
+/// The user's totals, decoded for correcting.
+struct Totals {
+    sources: HashMap<i16, SourceCounts>,
+    tracks: IdMap<(Option<TrackInfo>, TrackPlays)>,
+}
+
 impl Store {
     /// Brings `user`'s rollups up to date. Two tiny queries when nothing changed.
+    ///
+    /// Marked days are summarised [`DAYS_PER_TRANSACTION`] at a time, each batch in its own
+    /// transaction with the totals corrected and its marks removed: the first refresh after
+    /// importing years of history runs as a series of short transactions, so writers and
+    /// other readers never wait long, and an interrupted refresh keeps what it finished.
     pub async fn refresh_history(&self, user: UserId) -> Result<()> {
         if !self.history_is_stale(user).await? {
             return Ok(());
         }
-        let mut tx = self.begin().await?;
-        match self.backend() {
-            // The first statement writes, so it takes SQLite's write lock before it reads:
-            // no play can be written between reading the watermark and moving it.
-            BackendKind::Sqlite => mark_new_plays(&mut tx).await?,
-            // Two refreshes of one user would each correct the totals by their own
-            // difference, and the later commit would undo the other's: take turns.
-            BackendKind::Postgres => on_tx!(&mut tx, conn => {
-                sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-                    .bind(REFRESH_LOCK)
-                    .bind(user.0 as i32)
-                    .execute(&mut **conn)
-                    .await?;
-            }),
-        }
-        let marks = read_marks(&mut tx, user).await?;
-        if !marks.is_empty() {
-            self.rebuild(&mut tx, user, &marks).await?;
-            for mark in &marks {
-                // A mark whose version moved was set again by a writer after it was read:
-                // it stays for the next refresh.
-                on_tx!(&mut tx, conn => {
-                    sqlx::query(
-                        "DELETE FROM history_stale_days WHERE user_id = $1 AND day = $2 AND version = $3",
-                    )
-                    .bind(user.0)
-                    .bind(mark.day)
-                    .bind(mark.version)
-                    .execute(&mut **conn)
-                    .await?;
-                });
+        let mut started_over = false;
+        loop {
+            let mut tx = self.begin().await?;
+            match self.backend() {
+                // The first statement writes, so it takes SQLite's write lock before it
+                // reads: no play can be written between reading the watermark and moving it.
+                BackendKind::Sqlite => mark_new_plays(&mut tx).await?,
+                // Two refreshes of one user would each correct the totals by their own
+                // difference, and the later commit would undo the other's: take turns.
+                BackendKind::Postgres => on_tx!(&mut tx, conn => {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                        .bind(REFRESH_LOCK)
+                        .bind(user.0 as i32)
+                        .execute(&mut **conn)
+                        .await?;
+                }),
             }
+            let totals = match read_totals(&mut tx, user).await? {
+                Some(totals) => totals,
+                None if !started_over => {
+                    start_over(&mut tx, user).await?;
+                    tx.commit().await?;
+                    started_over = true;
+                    continue;
+                }
+                None => Totals {
+                    sources: HashMap::new(),
+                    tracks: IdMap::default(),
+                },
+            };
+            let marks = read_marks(&mut tx, user).await?;
+            if marks.is_empty() {
+                return tx.commit().await;
+            }
+            let days: Vec<i64> = marks.iter().map(|m| m.day).collect();
+            match self.rebuild(&mut tx, user, &days, totals).await? {
+                Rebuilt::Damaged if !started_over => {
+                    start_over(&mut tx, user).await?;
+                    started_over = true;
+                }
+                _ => {
+                    for mark in &marks {
+                        // A mark whose version moved was set again by a writer after it was
+                        // read: it stays for the next batch.
+                        on_tx!(&mut tx, conn => {
+                            sqlx::query(
+                                "DELETE FROM history_stale_days WHERE user_id = $1 AND day = $2 AND version = $3",
+                            )
+                            .bind(user.0)
+                            .bind(mark.day)
+                            .bind(mark.version)
+                            .execute(&mut **conn)
+                            .await?;
+                        });
+                    }
+                }
+            }
+            tx.commit().await?;
         }
-        tx.commit().await
     }
 
     /// Whether new plays or marked days may be waiting.
@@ -104,75 +142,20 @@ impl Store {
         Ok(stale)
     }
 
-    /// Rewrites the marked days of `user` and corrects the totals; starts over from the plays
-    /// alone when a stored summary cannot be read (damaged, or of an older format).
-    async fn rebuild(&self, tx: &mut Tx<'static>, user: UserId, marks: &[Mark]) -> Result<()> {
-        if self.try_rebuild(tx, user, marks).await? == Rebuilt::Damaged {
-            on_tx!(tx, conn => {
-                sqlx::query("DELETE FROM history_totals WHERE user_id = $1")
-                    .bind(user.0)
-                    .execute(&mut **conn)
-                    .await?;
-            });
-            // Without totals, every day is summarised afresh and nothing old is read.
-            self.try_rebuild(tx, user, marks).await?;
-        }
-        Ok(())
-    }
-
-    async fn try_rebuild(
+    /// Rewrites the given days of `user` and corrects the totals by the difference.
+    async fn rebuild(
         &self,
         tx: &mut Tx<'static>,
         user: UserId,
-        marks: &[Mark],
+        days: &[i64],
+        totals: Totals,
     ) -> Result<Rebuilt> {
-        let stored = on_tx!(tx, conn => {
-            sqlx::query("SELECT sources, tracks FROM history_totals WHERE user_id = $1")
-                .bind(user.0)
-                .fetch_optional(&mut **conn)
-                .await?
-                .map(|row| Ok::<_, sqlx::Error>((row.bytes("sources")?, row.bytes("tracks")?)))
-                .transpose()?
-        });
-        let old_totals = stored.and_then(|(sources, tracks)| {
-            let mut all_sources = HashMap::new();
-            decode_sources(&sources, &mut all_sources)?;
-            Some((all_sources, decode_totals(&tracks)?))
-        });
-        // Without readable totals, every day of the user is summarised again.
-        let (days, mut sources, mut totals) = match old_totals {
-            Some((sources, totals)) => (
-                marks.iter().map(|m| m.day).collect::<Vec<_>>(),
-                sources,
-                totals
-                    .into_iter()
-                    .map(|(id, info, plays)| (id, (Some(info), plays)))
-                    .collect::<IdMap<_>>(),
-            ),
-            None => {
-                let days = on_tx!(tx, conn => {
-                    sqlx::query("DELETE FROM history_days WHERE user_id = $1")
-                        .bind(user.0)
-                        .execute(&mut **conn)
-                        .await?;
-                    sqlx::query("DELETE FROM history_day_tracks WHERE user_id = $1")
-                        .bind(user.0)
-                        .execute(&mut **conn)
-                        .await?;
-                    let rows = sqlx::query(
-                        "SELECT DISTINCT ended_at / 86400000 AS day FROM plays WHERE user_id = $1 ORDER BY 1",
-                    )
-                    .bind(user.0)
-                    .fetch_all(&mut **conn)
-                    .await?;
-                    rows.iter().map(|row| row.int("day")).collect::<Result<Vec<_>, sqlx::Error>>()?
-                });
-                (days, HashMap::new(), IdMap::default())
-            }
-        };
-
+        let Totals {
+            mut sources,
+            tracks: mut totals,
+        } = totals;
         let mut dirty_bounds: HashSet<i64> = HashSet::new();
-        for range in day_ranges(&days) {
+        for range in day_ranges(days) {
             let Some(mut old) = read_old_days(tx, user, &range).await? else {
                 return Ok(Rebuilt::Damaged);
             };
@@ -277,6 +260,62 @@ impl Store {
     }
 }
 
+/// The stored totals, or `None` when there are none or they cannot be read.
+async fn read_totals(tx: &mut Tx<'static>, user: UserId) -> Result<Option<Totals>> {
+    let stored = on_tx!(tx, conn => {
+        sqlx::query("SELECT sources, tracks FROM history_totals WHERE user_id = $1")
+            .bind(user.0)
+            .fetch_optional(&mut **conn)
+            .await?
+            .map(|row| Ok::<_, sqlx::Error>((row.bytes("sources")?, row.bytes("tracks")?)))
+            .transpose()?
+    });
+    Ok(stored.and_then(|(sources, tracks)| {
+        let mut totals = Totals {
+            sources: HashMap::new(),
+            tracks: IdMap::default(),
+        };
+        decode_sources(&sources, &mut totals.sources)?;
+        totals.tracks = decode_totals(&tracks)?
+            .into_iter()
+            .map(|(id, info, plays)| (id, (Some(info), plays)))
+            .collect();
+        Some(totals)
+    }))
+}
+
+/// Forgets everything summarised for the user and marks every day with plays, so the days
+/// are summarised afresh, batch by batch, with nothing old to correct.
+async fn start_over(tx: &mut Tx<'static>, user: UserId) -> Result<()> {
+    let version: i64 = rand::random();
+    on_tx!(tx, conn => {
+        for table in ["history_days", "history_day_tracks"] {
+            let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1"));
+            sqlx::query(sql).bind(user.0).execute(&mut **conn).await?;
+        }
+        sqlx::query(
+            "INSERT INTO history_totals (user_id, version, sources, tracks) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id) DO UPDATE
+             SET version = excluded.version, sources = excluded.sources, tracks = excluded.tracks",
+        )
+        .bind(user.0)
+        .bind(version)
+        .bind(encode_sources(&HashMap::new()))
+        .bind(encode_totals(&[]))
+        .execute(&mut **conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO history_stale_days (user_id, day, version)
+             SELECT DISTINCT user_id, ended_at / 86400000, 1 FROM plays WHERE user_id = $1
+             ON CONFLICT (user_id, day) DO UPDATE SET version = history_stale_days.version + 1",
+        )
+        .bind(user.0)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(())
+}
+
 /// Moves the watermark over plays inserted since the last refresh, marking their days
 /// (SQLite only; see the module notes).
 async fn mark_new_plays(tx: &mut Tx<'static>) -> Result<()> {
@@ -299,12 +338,14 @@ async fn mark_new_plays(tx: &mut Tx<'static>) -> Result<()> {
     Ok(())
 }
 
+/// The next batch of marked days, oldest first.
 async fn read_marks(tx: &mut Tx<'static>, user: UserId) -> Result<Vec<Mark>> {
     let marks = on_tx!(tx, conn => {
         let rows = sqlx::query(
-            "SELECT day, version FROM history_stale_days WHERE user_id = $1 ORDER BY day",
+            "SELECT day, version FROM history_stale_days WHERE user_id = $1 ORDER BY day LIMIT $2",
         )
         .bind(user.0)
+        .bind(DAYS_PER_TRANSACTION)
         .fetch_all(&mut **conn)
         .await?;
         rows.iter()
