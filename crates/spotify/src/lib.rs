@@ -5,6 +5,8 @@
 //! The client never retries: every failure comes back as a typed [`SpotifyError`] saying what
 //! failed and what to do (refresh, wait `retry_after`, re-authorize), and the caller decides.
 
+mod access;
+mod cipher;
 mod client;
 mod config;
 mod error;
@@ -14,6 +16,10 @@ mod oauth;
 mod pkce;
 mod web_api;
 
+pub use access::{
+    AccessError, REFRESH_AHEAD, REFRESH_TOKEN_LIFETIME_DAYS, SpotifyAccess, refresh_token_expires_at,
+};
+pub use cipher::{CipherError, KEY_FILE_NAME, KeySource, TokenCipher};
 pub use client::SpotifyClient;
 pub use config::{
     DEFAULT_ACCOUNTS_BASE_URL, DEFAULT_API_BASE_URL, DEFAULT_TIMEOUT, SpotifyApp, SpotifyConfig,

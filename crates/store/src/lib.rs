@@ -15,6 +15,7 @@ mod listens;
 mod migrations;
 mod row;
 mod schema;
+mod spotify_links;
 mod totals;
 mod transaction;
 mod users;
@@ -29,6 +30,7 @@ pub use listens::{
     SAME_TRACK_TOLERANCE_MS, WriteOutcome,
 };
 pub use schema::ColumnInfo;
+pub use spotify_links::{NewSpotifyLink, SpotifyLink};
 pub use totals::ListenTotals;
 
 use sqlx::{PgPool, SqlitePool};

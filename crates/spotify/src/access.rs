@@ -1,0 +1,220 @@
+//! Calling Spotify on a user's behalf: the stored (encrypted) tokens, refreshed ahead of
+//! expiry; the app-wide rate-limit pause shared by every process through the database; and
+//! `invalid_grant` turned into a visible "needs re-authorization" on the user.
+
+use crate::cipher::TokenCipher;
+use crate::client::SpotifyClient;
+use crate::error::SpotifyError;
+use crate::oauth::TokenGrant;
+use jiff::{SignedDuration, Timestamp};
+use spotify_history_core::{Secret, User, UserId};
+use spotify_history_store::{NewSpotifyLink, SpotifyLink, Store, StoreError};
+
+/// Access tokens this close to expiry are refreshed before use.
+pub const REFRESH_AHEAD: SignedDuration = SignedDuration::from_mins(5);
+/// How long a refresh token lives after sign-in (Spotify, since 2025).
+pub const REFRESH_TOKEN_LIFETIME_DAYS: i64 = 182;
+/// `app_state` key of the time before which no call may be made (after a 429).
+const NOT_BEFORE_KEY: &str = "spotify_not_before";
+
+/// Why a call on a user's behalf did not happen or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("user {0} has no Spotify account linked: sign in with Spotify at /auth/login")]
+    NotLinked(UserId),
+    #[error(
+        "Spotify access of user {0} has ended (refresh token expired or revoked): sign in with Spotify again at /auth/login"
+    )]
+    NeedsReauth(UserId),
+    #[error("Spotify rate limit: no call before {until} ({wait} from now)")]
+    RateLimited {
+        until: Timestamp,
+        wait: SignedDuration,
+    },
+    #[error(
+        "the stored Spotify tokens of user {0} cannot be decrypted (was TOKEN_ENCRYPTION_KEY changed?): sign in with Spotify again"
+    )]
+    Undecryptable(UserId),
+    #[error(transparent)]
+    Spotify(#[from] SpotifyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The Spotify client plus the user's stored tokens. Cheap to clone; share one per process.
+#[derive(Debug, Clone)]
+pub struct SpotifyAccess {
+    client: SpotifyClient,
+    store: Store,
+    cipher: TokenCipher,
+}
+
+impl SpotifyAccess {
+    pub fn new(client: SpotifyClient, store: Store, cipher: TokenCipher) -> SpotifyAccess {
+        SpotifyAccess {
+            client,
+            store,
+            cipher,
+        }
+    }
+
+    pub fn client(&self) -> &SpotifyClient {
+        &self.client
+    }
+
+    pub fn cipher(&self) -> &TokenCipher {
+        &self.cipher
+    }
+
+    /// Finishes a sign-in: exchanges the code, asks Spotify who signed in, and stores the
+    /// encrypted tokens on that listener's user (made if new).
+    pub async fn sign_in(&self, code: &str, code_verifier: Option<&str>) -> Result<User, AccessError> {
+        self.check_not_before().await?;
+        let grant = self
+            .rate_limited(self.client.exchange_code(code, code_verifier, Timestamp::now()).await)
+            .await?;
+        let me = self.rate_limited(self.client.me(&grant.access_token).await).await?;
+        let refresh = grant
+            .refresh_token
+            .as_ref()
+            .expect("exchange_code refuses grants without a refresh token");
+        let refresh_token = self.cipher.encrypt(refresh);
+        let access_token = self.cipher.encrypt(&grant.access_token);
+        let user = self
+            .store
+            .link_spotify(&NewSpotifyLink {
+                spotify_user_id: &me.id,
+                display_name: me.display_name.as_deref(),
+                refresh_token: &refresh_token,
+                access_token: &access_token,
+                access_expires_at: grant.expires_at,
+                scope: &grant.scope,
+            })
+            .await?;
+        Ok(user)
+    }
+
+    /// A usable access token for `user`, refreshed first when it expires within
+    /// [`REFRESH_AHEAD`].
+    pub async fn access_token(&self, user: UserId) -> Result<Secret, AccessError> {
+        let link = self.link(user).await?;
+        let fresh_until = Timestamp::now() + REFRESH_AHEAD;
+        if let (Some(token), Some(expires)) = (&link.access_token, link.access_expires_at)
+            && expires > fresh_until.as_millisecond()
+        {
+            return self.decrypt(user, token);
+        }
+        self.refresh(&link).await
+    }
+
+    /// Runs one Web API call with the user's access token. A 401 gets one refresh and one
+    /// retry; a 429 pauses every call of the app (all processes) for its Retry-After.
+    pub async fn call<T>(
+        &self,
+        user: UserId,
+        call: impl AsyncFn(&SpotifyClient, &Secret) -> Result<T, SpotifyError>,
+    ) -> Result<T, AccessError> {
+        self.check_not_before().await?;
+        let token = self.access_token(user).await?;
+        let token = match call(&self.client, &token).await {
+            Err(err) if err.is_unauthorized() => {
+                let link = self.link(user).await?;
+                self.refresh(&link).await?
+            }
+            other => return self.rate_limited(other).await,
+        };
+        let result = call(&self.client, &token).await;
+        self.rate_limited(result).await
+    }
+
+    /// When calls may start again after a 429, if that is still ahead.
+    pub async fn not_before(&self) -> Result<Option<Timestamp>, AccessError> {
+        let stored = self.store.app_state(NOT_BEFORE_KEY).await?;
+        let until = stored.and_then(|v| v.parse::<Timestamp>().ok());
+        Ok(until.filter(|t| *t > Timestamp::now()))
+    }
+
+    /// The user's link, refused when there is none or it needs a new sign-in.
+    async fn link(&self, user: UserId) -> Result<SpotifyLink, AccessError> {
+        let account = self.store.get_user(user).await?;
+        if account.needs_reauth {
+            return Err(AccessError::NeedsReauth(user));
+        }
+        self.store
+            .spotify_link(user)
+            .await?
+            .ok_or(AccessError::NotLinked(user))
+    }
+
+    async fn refresh(&self, link: &SpotifyLink) -> Result<Secret, AccessError> {
+        let user = link.user_id;
+        self.check_not_before().await?;
+        let refresh_token = self.decrypt(user, &link.refresh_token)?;
+        let grant = match self.client.refresh(&refresh_token, Timestamp::now()).await {
+            Ok(grant) => grant,
+            Err(err) if err.needs_reauthorization() => {
+                // Another process may have refreshed (and rotated the refresh token) since
+                // `link` was read: its fresh access token is as good as ours would be.
+                if let Some(now_stored) = self.store.spotify_link(user).await?
+                    && now_stored.refresh_token != link.refresh_token
+                    && let Some(token) = &now_stored.access_token
+                {
+                    return self.decrypt(user, token);
+                }
+                self.store.mark_needs_reauth(user, &err.to_string()).await?;
+                return Err(AccessError::NeedsReauth(user));
+            }
+            Err(err) => return self.rate_limited(Err(err)).await,
+        };
+        self.save(user, &grant).await?;
+        Ok(grant.access_token)
+    }
+
+    async fn save(&self, user: UserId, grant: &TokenGrant) -> Result<(), AccessError> {
+        let access = self.cipher.encrypt(&grant.access_token);
+        let refresh = grant.refresh_token.as_ref().map(|t| self.cipher.encrypt(t));
+        self.store
+            .save_access_token(user, &access, grant.expires_at, refresh.as_deref())
+            .await?;
+        Ok(())
+    }
+
+    fn decrypt(&self, user: UserId, token: &str) -> Result<Secret, AccessError> {
+        self.cipher
+            .decrypt(token)
+            .map_err(|_| AccessError::Undecryptable(user))
+    }
+
+    async fn check_not_before(&self) -> Result<(), AccessError> {
+        match self.not_before().await? {
+            Some(until) => Err(AccessError::RateLimited {
+                until,
+                wait: until.duration_since(Timestamp::now()),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Passes a result through, remembering a 429's Retry-After for every process.
+    async fn rate_limited<T>(&self, result: Result<T, SpotifyError>) -> Result<T, AccessError> {
+        match result {
+            Err(err) => match err.retry_after() {
+                Some(wait) => {
+                    let wait = SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_hours(24));
+                    let until = Timestamp::now() + wait;
+                    self.store
+                        .set_app_state(NOT_BEFORE_KEY, &until.to_string())
+                        .await?;
+                    Err(AccessError::RateLimited { until, wait })
+                }
+                None => Err(err.into()),
+            },
+            Ok(value) => Ok(value),
+        }
+    }
+}
+
+/// When a sign-in at `authorized_at` (Unix ms) stops working.
+pub fn refresh_token_expires_at(authorized_at: i64) -> i64 {
+    authorized_at + REFRESH_TOKEN_LIFETIME_DAYS * 86_400_000
+}

@@ -1,0 +1,246 @@
+//! A user's link to Spotify: the (encrypted) tokens from sign-in, and process-wide state such
+//! as the app's rate-limit "not before" time. The store never sees a token in clear: callers
+//! encrypt before writing and decrypt after reading (`spotify::TokenCipher`).
+
+use crate::row::RowExt;
+use crate::transaction::on_tx;
+use crate::{Result, Store, StoreError, now_ms, on_pool};
+use spotify_history_core::{User, UserId};
+
+/// A user's stored Spotify tokens, still encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpotifyLink {
+    pub user_id: UserId,
+    pub refresh_token: String,
+    pub access_token: Option<String>,
+    /// Unix ms.
+    pub access_expires_at: Option<i64>,
+    pub scope: Option<String>,
+    /// When the user last signed in (Unix ms); the refresh token dies six months later.
+    pub authorized_at: i64,
+    pub last_error: Option<String>,
+}
+
+/// What sign-in brings: who the listener is on Spotify and their encrypted tokens.
+#[derive(Debug, Clone)]
+pub struct NewSpotifyLink<'a> {
+    pub spotify_user_id: &'a str,
+    pub display_name: Option<&'a str>,
+    pub refresh_token: &'a str,
+    pub access_token: &'a str,
+    pub access_expires_at: i64,
+    pub scope: &'a str,
+}
+
+impl Store {
+    /// Saves a sign-in: updates the user linked to this Spotify account, or creates one (named
+    /// after the Spotify id, made unique), stores the tokens and clears `needs_reauth`.
+    pub async fn link_spotify(&self, link: &NewSpotifyLink<'_>) -> Result<User> {
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        let user_id = on_tx!(&mut tx, conn => {
+            let existing = sqlx::query("SELECT id FROM users WHERE spotify_user_id = $1")
+                .bind(link.spotify_user_id)
+                .fetch_optional(&mut **conn)
+                .await?;
+            match existing {
+                Some(row) => {
+                    let id = row.int("id")?;
+                    sqlx::query(
+                        "UPDATE users SET needs_reauth = FALSE, updated_at = $2,
+                         display_name = COALESCE(display_name, $3) WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .bind(link.display_name)
+                    .execute(&mut **conn)
+                    .await?;
+                    id
+                }
+                None => {
+                    let taken = sqlx::query("SELECT name FROM users WHERE name = $1 OR name LIKE $2")
+                        .bind(link.spotify_user_id)
+                        .bind(format!("{}-%", link.spotify_user_id))
+                        .fetch_all(&mut **conn)
+                        .await?
+                        .iter()
+                        .map(|row| row.text("name"))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let name = free_name(link.spotify_user_id, &taken);
+                    sqlx::query(
+                        "INSERT INTO users (name, display_name, spotify_user_id, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+                    )
+                    .bind(&name)
+                    .bind(link.display_name)
+                    .bind(link.spotify_user_id)
+                    .bind(now)
+                    .fetch_one(&mut **conn)
+                    .await?
+                    .int("id")?
+                }
+            }
+        });
+        on_tx!(&mut tx, conn => {
+            sqlx::query(
+                "INSERT INTO spotify_tokens
+                     (user_id, refresh_token, access_token, access_expires_at, scope, authorized_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)
+                 ON CONFLICT (user_id) DO UPDATE SET
+                     refresh_token = excluded.refresh_token, access_token = excluded.access_token,
+                     access_expires_at = excluded.access_expires_at, scope = excluded.scope,
+                     authorized_at = excluded.authorized_at, updated_at = excluded.updated_at,
+                     last_error = NULL",
+            )
+            .bind(user_id)
+            .bind(link.refresh_token)
+            .bind(link.access_token)
+            .bind(link.access_expires_at)
+            .bind(link.scope)
+            .bind(now)
+            .execute(&mut **conn)
+            .await?;
+        });
+        tx.commit().await?;
+        self.get_user(UserId(user_id)).await
+    }
+
+    /// Links an existing user (e.g. one made by an import) to a Spotify account, when no other
+    /// user holds that account. Tokens are saved by a following [`Store::link_spotify`].
+    pub async fn set_spotify_user_id(&self, user: UserId, spotify_user_id: &str) -> Result<()> {
+        let result = on_pool!(self, pool => {
+            sqlx::query("UPDATE users SET spotify_user_id = $2, updated_at = $3 WHERE id = $1")
+                .bind(user.0)
+                .bind(spotify_user_id)
+                .bind(now_ms())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        });
+        match result {
+            Ok(0) => {
+                Err(StoreError::NotFound(format!("user {user}")))
+            }
+            Ok(_) => Ok(()),
+            Err(err) if StoreError::is_unique_violation(&err) => Err(StoreError::Conflict(
+                format!("Spotify account {spotify_user_id} is linked to another user"),
+            )),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The user's stored tokens, `None` when they never signed in with Spotify.
+    pub async fn spotify_link(&self, user: UserId) -> Result<Option<SpotifyLink>> {
+        let link = on_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT refresh_token, access_token, access_expires_at, scope, authorized_at, last_error
+                 FROM spotify_tokens WHERE user_id = $1",
+            )
+            .bind(user.0)
+            .fetch_optional(pool)
+            .await?;
+            match row {
+                None => None,
+                Some(row) => Some(SpotifyLink {
+                    user_id: user,
+                    refresh_token: row.text("refresh_token")?,
+                    access_token: row.opt_text("access_token")?,
+                    access_expires_at: row.opt_int("access_expires_at")?,
+                    scope: row.opt_text("scope")?,
+                    authorized_at: row.int("authorized_at")?,
+                    last_error: row.opt_text("last_error")?,
+                }),
+            }
+        });
+        Ok(link)
+    }
+
+    /// Saves a refreshed access token, and the new refresh token when Spotify rotated it.
+    pub async fn save_access_token(
+        &self,
+        user: UserId,
+        access_token: &str,
+        access_expires_at: i64,
+        refresh_token: Option<&str>,
+    ) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE spotify_tokens SET access_token = $2, access_expires_at = $3,
+                     refresh_token = COALESCE($4, refresh_token), updated_at = $5, last_error = NULL
+                 WHERE user_id = $1",
+            )
+            .bind(user.0)
+            .bind(access_token)
+            .bind(access_expires_at)
+            .bind(refresh_token)
+            .bind(now_ms())
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Records that only a new sign-in helps (`invalid_grant`): the user and their data are
+    /// kept, collection skips them, and the reason is shown.
+    pub async fn mark_needs_reauth(&self, user: UserId, error: &str) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, conn => {
+            sqlx::query("UPDATE users SET needs_reauth = TRUE, updated_at = $2 WHERE id = $1")
+                .bind(user.0)
+                .bind(now)
+                .execute(&mut **conn)
+                .await?;
+            sqlx::query(
+                "UPDATE spotify_tokens SET access_token = NULL, access_expires_at = NULL,
+                     last_error = $2, updated_at = $3 WHERE user_id = $1",
+            )
+            .bind(user.0)
+            .bind(error)
+            .bind(now)
+            .execute(&mut **conn)
+            .await?;
+        });
+        tx.commit().await
+    }
+
+    /// A process-wide value (e.g. the app's rate-limit "not before" time).
+    pub async fn app_state(&self, key: &str) -> Result<Option<String>> {
+        let value = on_pool!(self, pool => {
+            sqlx::query("SELECT value FROM app_state WHERE key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+                .map(|row| row.text("value"))
+                .transpose()?
+        });
+        Ok(value)
+    }
+
+    /// Sets a process-wide value.
+    pub async fn set_app_state(&self, key: &str, value: &str) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO app_state (key, value, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(key)
+            .bind(value)
+            .bind(now_ms())
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+/// `wanted` if no user has that name, else `wanted-2`, `wanted-3`, ...
+fn free_name(wanted: &str, taken: &[String]) -> String {
+    (1..)
+        .map(|n| match n {
+            1 => wanted.to_owned(),
+            n => format!("{wanted}-{n}"),
+        })
+        .find(|name| !taken.contains(name))
+        .expect("some suffix is free")
+}
