@@ -351,6 +351,14 @@ impl Settings {
         }
     }
 
+    /// Where Spotify sends the listener back after sign-in.
+    pub fn spotify_redirect_uri(&self) -> String {
+        match &self.spotify_redirect_uri {
+            Some(uri) => uri.clone(),
+            None => format!("{}/auth/callback", self.public_base_url()),
+        }
+    }
+
     /// Checks everything that can be checked without the network; errors name the variable.
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.database_url()?;

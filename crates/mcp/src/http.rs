@@ -14,6 +14,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde::Deserialize;
 use serde_json::{Value, json};
 use spotify_history_core::Principal;
+use spotify_history_spotify::SpotifyAccess;
 use std::sync::Arc;
 
 /// What the tool surfaces need.
@@ -55,11 +56,18 @@ impl McpState {
             catalog: Catalog::new(),
             context: ToolContext {
                 analytics: spotify_history_analytics::Analytics::new(store, default_min_ms),
+                spotify: None,
             },
             limiter: RateLimiter::per_minute(calls_per_minute),
             allowed_hosts,
             public_base_url: public_base_url.trim_end_matches('/').to_string(),
         }
+    }
+
+    /// Serves the live Spotify tools through `spotify` (they answer "not configured" without).
+    pub fn with_spotify(mut self, spotify: Option<SpotifyAccess>) -> Self {
+        self.context.spotify = spotify;
+        self
     }
 }
 

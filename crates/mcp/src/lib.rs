@@ -25,9 +25,12 @@ pub use rate_limit::RateLimiter;
 pub use server::McpServer;
 
 use spotify_history_analytics::Analytics;
+use spotify_history_spotify::SpotifyAccess;
 
 /// What tool handlers can reach.
 #[derive(Debug, Clone)]
 pub struct ToolContext {
     pub analytics: Analytics,
+    /// Live Spotify calls on the listener's behalf; `None` without a configured Spotify app.
+    pub spotify: Option<SpotifyAccess>,
 }

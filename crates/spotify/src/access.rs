@@ -68,12 +68,22 @@ impl SpotifyAccess {
 
     /// Finishes a sign-in: exchanges the code, asks Spotify who signed in, and stores the
     /// encrypted tokens on that listener's user (made if new).
-    pub async fn sign_in(&self, code: &str, code_verifier: Option<&str>) -> Result<User, AccessError> {
+    pub async fn sign_in(
+        &self,
+        code: &str,
+        code_verifier: Option<&str>,
+    ) -> Result<User, AccessError> {
         self.check_not_before().await?;
         let grant = self
-            .rate_limited(self.client.exchange_code(code, code_verifier, Timestamp::now()).await)
+            .rate_limited(
+                self.client
+                    .exchange_code(code, code_verifier, Timestamp::now())
+                    .await,
+            )
             .await?;
-        let me = self.rate_limited(self.client.me(&grant.access_token).await).await?;
+        let me = self
+            .rate_limited(self.client.me(&grant.access_token).await)
+            .await?;
         let refresh = grant
             .refresh_token
             .as_ref()
@@ -200,7 +210,8 @@ impl SpotifyAccess {
         match result {
             Err(err) => match err.retry_after() {
                 Some(wait) => {
-                    let wait = SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_hours(24));
+                    let wait =
+                        SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_hours(24));
                     let until = Timestamp::now() + wait;
                     self.store
                         .set_app_state(NOT_BEFORE_KEY, &until.to_string())

@@ -74,8 +74,12 @@ impl TokenCipher {
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 let key = fernet::Fernet::generate_key();
-                write_private(&path, &key).map_err(|e| file_error(format!("cannot be made: {e}")))?;
-                Ok((TokenCipher::new(&Secret::new(key))?, KeySource::NewFile(path)))
+                write_private(&path, &key)
+                    .map_err(|e| file_error(format!("cannot be made: {e}")))?;
+                Ok((
+                    TokenCipher::new(&Secret::new(key))?,
+                    KeySource::NewFile(path),
+                ))
             }
             Err(err) => Err(file_error(format!("cannot be read: {err}"))),
         }
@@ -165,7 +169,10 @@ mod tests {
 
         std::fs::write(&path, "garbage").unwrap();
         let err = TokenCipher::from_setting_or_file(None, dir.path()).unwrap_err();
-        assert!(err.to_string().contains("does not hold a Fernet key"), "{err}");
+        assert!(
+            err.to_string().contains("does not hold a Fernet key"),
+            "{err}"
+        );
         // The setting wins over the file.
         let key = Secret::new(fernet::Fernet::generate_key());
         let (_, source) = TokenCipher::from_setting_or_file(Some(&key), dir.path()).unwrap();

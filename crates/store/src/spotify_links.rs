@@ -118,9 +118,7 @@ impl Store {
                 .map(|done| done.rows_affected())
         });
         match result {
-            Ok(0) => {
-                Err(StoreError::NotFound(format!("user {user}")))
-            }
+            Ok(0) => Err(StoreError::NotFound(format!("user {user}"))),
             Ok(_) => Ok(()),
             Err(err) if StoreError::is_unique_violation(&err) => Err(StoreError::Conflict(
                 format!("Spotify account {spotify_user_id} is linked to another user"),

@@ -10,6 +10,7 @@ pub use error::ApiError;
 
 use axum::Router;
 use spotify_history_mcp::McpState;
+use spotify_history_spotify::SpotifyAccess;
 use spotify_history_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub auth: Authenticator,
     /// The tool surfaces (MCP, legacy endpoint, OpenAPI).
     pub mcp: McpState,
+    /// Spotify sign-in and calls; `None` when no Spotify app is configured (import-only).
+    pub spotify: Option<SpotifyAccess>,
 }
 
 /// The whole HTTP application.

@@ -14,6 +14,12 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.bind_addr)
         .await
         .with_context(|| format!("cannot listen on BIND_ADDR {}", settings.bind_addr))?;
+    let spotify = super::spotify_access(settings, &store)?;
+    if spotify.is_none() {
+        tracing::info!(
+            "SPOTIFY_CLIENT_ID is not set: Spotify sign-in and collection are off (imports work)"
+        );
+    }
     let app = spotify_history_web::router(AppState {
         store: store.clone(),
         auth: Authenticator::new(store.clone(), settings.admin_token.as_ref()),
@@ -22,7 +28,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
             settings.default_min_ms_played,
             settings.rate_limit_mcp_per_minute,
             &settings.public_base_url(),
-        ),
+        )
+        .with_spotify(spotify.clone()),
+        spotify,
     });
     spotify_history_web::serve(listener, app, shutdown_signal())
         .await

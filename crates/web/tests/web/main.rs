@@ -17,6 +17,7 @@ fn app(store: &Store) -> axum::Router {
         store: store.clone(),
         auth: Authenticator::new(store.clone(), None),
         mcp: McpState::new(store.clone(), 30_000, 60, "http://127.0.0.1:8000"),
+        spotify: None,
     })
 }
 

@@ -69,6 +69,7 @@ async fn start(store: &Store, calls_per_minute: u32) -> Running {
         store: store.clone(),
         auth: Authenticator::new(store.clone(), None),
         mcp: McpState::new(store.clone(), 30_000, calls_per_minute, &base),
+        spotify: None,
     });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Running {
