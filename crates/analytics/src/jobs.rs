@@ -6,6 +6,7 @@ use crate::{Analytics, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use spotify_history_core::UserId;
+use spotify_history_store::history::JobRunRow;
 
 const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u32 = 200;
@@ -41,6 +42,25 @@ pub struct JobRun {
     pub error: Option<String>,
     /// What the job recorded about the run.
     pub details: Option<serde_json::Value>,
+}
+
+impl From<JobRunRow> for JobRun {
+    fn from(row: JobRunRow) -> Self {
+        JobRun {
+            id: row.id,
+            kind: row.kind,
+            user_id: row.user_id,
+            user: row.user_name,
+            status: row.status,
+            started_at: utc(row.started_at),
+            finished_at: row.finished_at.map(utc),
+            duration_ms: row.finished_at.map(|end| end - row.started_at),
+            items_fetched: row.items_fetched,
+            items_inserted: row.items_inserted,
+            error: row.error,
+            details: json(row.details),
+        }
+    }
 }
 
 /// Import jobs, newest first.
@@ -91,23 +111,7 @@ impl Analytics {
         let limit = bounded_limit(args.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
         let rows = self.store().latest_job_runs(user, limit).await?;
         Ok(JobRuns {
-            runs: rows
-                .into_iter()
-                .map(|row| JobRun {
-                    id: row.id,
-                    kind: row.kind,
-                    user_id: row.user_id,
-                    user: row.user_name,
-                    status: row.status,
-                    started_at: utc(row.started_at),
-                    finished_at: row.finished_at.map(utc),
-                    duration_ms: row.finished_at.map(|end| end - row.started_at),
-                    items_fetched: row.items_fetched,
-                    items_inserted: row.items_inserted,
-                    error: row.error,
-                    details: json(row.details),
-                })
-                .collect(),
+            runs: rows.into_iter().map(JobRun::from).collect(),
         })
     }
 

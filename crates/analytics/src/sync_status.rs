@@ -1,9 +1,11 @@
 //! "Is my history being collected?": the account flags, sync state and Spotify link of a user.
 
+use crate::jobs::JobRun;
 use crate::{Analytics, Result, Scope};
 use jiff::{Timestamp, ToSpan};
 use schemars::JsonSchema;
 use serde::Serialize;
+use spotify_history_store::SPOTIFY_NOT_BEFORE;
 
 /// A time in answers about operations: ISO-8601 in UTC.
 pub(crate) fn utc(ms: i64) -> String {
@@ -40,6 +42,10 @@ pub struct SyncStatus {
     /// Spotify refresh tokens last six months from sign-in.
     pub refresh_token_expires_at: Option<String>,
     pub token_last_error: Option<String>,
+    /// Spotify rate-limited the app (429): no Spotify call, for anyone, before this time.
+    pub spotify_not_before: Option<String>,
+    /// The user's latest failed job runs (at most 5 of the last 50 runs), newest first.
+    pub recent_failures: Vec<JobRun>,
     /// The user's first and last stored listen.
     pub first_listen: Option<String>,
     pub last_listen: Option<String>,
@@ -67,6 +73,23 @@ impl Analytics {
             let zoned = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC);
             Some(zoned.checked_add(6.months()).ok()?.timestamp().to_string())
         });
+        let now = Timestamp::now();
+        let not_before = self
+            .store()
+            .app_state(SPOTIFY_NOT_BEFORE)
+            .await?
+            .and_then(|v| v.parse::<Timestamp>().ok())
+            .filter(|until| *until > now)
+            .map(|until| until.to_string());
+        let recent_failures = self
+            .store()
+            .latest_job_runs(Some(scope.user), 50)
+            .await?
+            .into_iter()
+            .filter(|run| run.status == "failed")
+            .take(5)
+            .map(JobRun::from)
+            .collect();
         Ok(SyncStatus {
             user_id: row.user_id,
             name: row.name,
@@ -86,6 +109,8 @@ impl Analytics {
             spotify_authorized_at: row.token_authorized_at.map(utc),
             refresh_token_expires_at: expires,
             token_last_error: row.token_last_error,
+            spotify_not_before: not_before,
+            recent_failures,
             first_listen: bounds.first_ms.map(utc),
             last_listen: bounds.last_ms.map(utc),
         })

@@ -25,8 +25,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the HTTP server (health, API, MCP) in one process
+    /// Run everything in one process: the HTTP server (health, API, MCP) and the collector
     Serve,
+    /// Run the HTTP server without the collector (scale-out: run `collector` apart)
+    Api,
+    /// Run the collector alone: import jobs, initial sync and polling of Spotify
+    Collector,
     /// Apply database migrations (also done automatically at start)
     Migrate,
     /// List, add or delete users
@@ -100,7 +104,9 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = cli.settings;
     match cli.command {
-        Command::Serve => commands::serve::run(&settings).await,
+        Command::Serve => commands::serve::run(&settings, true).await,
+        Command::Api => commands::serve::run(&settings, false).await,
+        Command::Collector => commands::collector::run(&settings).await,
         Command::Migrate => commands::migrate::run(&settings).await,
         Command::Users(command) => commands::users::run(&settings, command).await,
         Command::Tokens(command) => commands::tokens::run(&settings, command).await,

@@ -200,6 +200,7 @@ impl Catalog {
     /// The full catalog.
     pub fn new() -> Self {
         let mut tools = crate::tools::history::tools();
+        tools.extend(crate::tools::spotify::tools());
         tools.extend(crate::tools::ops::tools());
         Catalog {
             tools: Arc::new(tools),

@@ -141,9 +141,22 @@ impl IntoResponse for ToolError {
             ToolError::BadArguments(_) => StatusCode::BAD_REQUEST,
             ToolError::Forbidden(_) => StatusCode::FORBIDDEN,
             ToolError::NotFound(_) | ToolError::UnknownTool(_) => StatusCode::NOT_FOUND,
+            ToolError::SpotifyUnavailable(_) => StatusCode::CONFLICT,
+            ToolError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ToolError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ToolError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        error_response(status, self.code(), &self.to_string())
+        let mut response = error_response(status, self.code(), &self.to_string());
+        if let ToolError::RateLimited {
+            retry_after_secs, ..
+        } = &self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        response
     }
 }
 

@@ -8,14 +8,12 @@ use crate::error::SpotifyError;
 use crate::oauth::TokenGrant;
 use jiff::{SignedDuration, Timestamp};
 use spotify_history_core::{Secret, User, UserId};
-use spotify_history_store::{NewSpotifyLink, SpotifyLink, Store, StoreError};
+use spotify_history_store::{NewSpotifyLink, SPOTIFY_NOT_BEFORE, SpotifyLink, Store, StoreError};
 
 /// Access tokens this close to expiry are refreshed before use.
 pub const REFRESH_AHEAD: SignedDuration = SignedDuration::from_mins(5);
 /// How long a refresh token lives after sign-in (Spotify, since 2025).
 pub const REFRESH_TOKEN_LIFETIME_DAYS: i64 = 182;
-/// `app_state` key of the time before which no call may be made (after a 429).
-const NOT_BEFORE_KEY: &str = "spotify_not_before";
 
 /// Why a call on a user's behalf did not happen or failed.
 #[derive(Debug, thiserror::Error)]
@@ -119,27 +117,31 @@ impl SpotifyAccess {
 
     /// Runs one Web API call with the user's access token. A 401 gets one refresh and one
     /// retry; a 429 pauses every call of the app (all processes) for its Retry-After.
-    pub async fn call<T>(
-        &self,
-        user: UserId,
-        call: impl AsyncFn(&SpotifyClient, &Secret) -> Result<T, SpotifyError>,
-    ) -> Result<T, AccessError> {
+    ///
+    /// `call` gets its own client handle and token, so the future it returns borrows nothing
+    /// from here and stays `Send`:
+    /// `access.call(user, |client, token| async move { client.me(&token).await })`.
+    pub async fn call<T, F, Fut>(&self, user: UserId, call: F) -> Result<T, AccessError>
+    where
+        F: Fn(SpotifyClient, Secret) -> Fut,
+        Fut: Future<Output = Result<T, SpotifyError>>,
+    {
         self.check_not_before().await?;
         let token = self.access_token(user).await?;
-        let token = match call(&self.client, &token).await {
+        let token = match call(self.client.clone(), token).await {
             Err(err) if err.is_unauthorized() => {
                 let link = self.link(user).await?;
                 self.refresh(&link).await?
             }
             other => return self.rate_limited(other).await,
         };
-        let result = call(&self.client, &token).await;
+        let result = call(self.client.clone(), token).await;
         self.rate_limited(result).await
     }
 
     /// When calls may start again after a 429, if that is still ahead.
     pub async fn not_before(&self) -> Result<Option<Timestamp>, AccessError> {
-        let stored = self.store.app_state(NOT_BEFORE_KEY).await?;
+        let stored = self.store.app_state(SPOTIFY_NOT_BEFORE).await?;
         let until = stored.and_then(|v| v.parse::<Timestamp>().ok());
         Ok(until.filter(|t| *t > Timestamp::now()))
     }
@@ -214,7 +216,7 @@ impl SpotifyAccess {
                         SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_hours(24));
                     let until = Timestamp::now() + wait;
                     self.store
-                        .set_app_state(NOT_BEFORE_KEY, &until.to_string())
+                        .set_app_state(SPOTIFY_NOT_BEFORE, &until.to_string())
                         .await?;
                     Err(AccessError::RateLimited { until, wait })
                 }

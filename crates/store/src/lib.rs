@@ -7,10 +7,13 @@
 mod api_tokens;
 mod bulk;
 mod catalog;
+mod collection;
 mod connect;
 mod error;
 mod export;
 pub mod history;
+mod import_jobs;
+mod job_runs;
 mod listens;
 mod migrations;
 mod row;
@@ -22,15 +25,18 @@ mod users;
 
 pub use api_tokens::NewApiToken;
 pub use catalog::CatalogCache;
+pub use collection::{CollectionCandidate, CollectionSuccess, UserSyncState};
 pub use connect::DatabaseUrl;
 pub use error::StoreError;
 pub use export::StoredListen;
+pub use import_jobs::{ClaimedImportJob, FinishedImportJob, ImportJobCounts, NewImportJob};
+pub use job_runs::{ABANDONED_RUN_ERROR, FinishedRun, JobKind, RunStatus};
 pub use listens::{
     FileCheckpoint, FileProgress, KeyedListen, ListenBatch, MINUTE_SLACK_MS,
     SAME_TRACK_TOLERANCE_MS, WriteOutcome,
 };
 pub use schema::ColumnInfo;
-pub use spotify_links::{NewSpotifyLink, SpotifyLink};
+pub use spotify_links::{NewSpotifyLink, SPOTIFY_NOT_BEFORE, SpotifyLink};
 pub use totals::ListenTotals;
 
 use sqlx::{PgPool, SqlitePool};

@@ -7,6 +7,10 @@ use crate::transaction::on_tx;
 use crate::{Result, Store, StoreError, now_ms, on_pool};
 use spotify_history_core::{User, UserId};
 
+/// `app_state` key of the time (RFC 3339) before which no Spotify call may be made, set from a
+/// 429's Retry-After so every process honours it.
+pub const SPOTIFY_NOT_BEFORE: &str = "spotify_not_before";
+
 /// A user's stored Spotify tokens, still encrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpotifyLink {

@@ -1,9 +1,11 @@
-//! The HTTP surface of spotify-history (axum): health now; auth, admin, MCP and the listener's
-//! page mount here as they land.
+//! The HTTP surface of spotify-history (axum): health, Spotify sign-in and the MCP tool
+//! surfaces; admin and the listener's `/me` page mount here as they land.
 
 mod auth;
 mod error;
 mod health;
+mod oauth;
+mod rate_limit;
 
 pub use auth::Authenticator;
 pub use error::ApiError;
@@ -25,6 +27,8 @@ pub struct AppState {
     pub mcp: McpState,
     /// Spotify sign-in and calls; `None` when no Spotify app is configured (import-only).
     pub spotify: Option<SpotifyAccess>,
+    /// Requests per minute per client address on `/auth/*` (RATE_LIMIT_AUTH_PER_MINUTE).
+    pub auth_rate_limit_per_minute: u32,
 }
 
 /// The whole HTTP application.
@@ -32,8 +36,10 @@ pub fn router(state: AppState) -> Router {
     let tools = spotify_history_mcp::routes(state.mcp.clone()).layer(
         axum::middleware::from_fn_with_state(state.auth.clone(), auth::require_principal),
     );
+    let sign_in_limiter = rate_limit::IpRateLimiter::per_minute(state.auth_rate_limit_per_minute);
     Router::new()
         .merge(health::routes())
+        .merge(oauth::routes(sign_in_limiter))
         .fallback(error::not_found)
         .with_state(state.clone())
         .merge(spotify_history_mcp::public_routes(state.mcp))
@@ -42,6 +48,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Handlers see the client's address as `ConnectInfo<SocketAddr>` (for per-address limits).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -51,7 +58,10 @@ pub async fn serve(
     if let Some(address) = address {
         tracing::info!(%address, "listening on http://{address}");
     }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -133,6 +133,34 @@ store_test!(users_sync_state_and_jobs_are_reported_as_stored, |db| {
         .unwrap()
         .runs;
     assert_eq!(latest.len(), 1);
+    // Sync status lists the user's recent failures and the app-wide 429 pause.
+    let until = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(5);
+    store
+        .set_app_state(
+            spotify_history_store::SPOTIFY_NOT_BEFORE,
+            &until.to_string(),
+        )
+        .await
+        .unwrap();
+    let status = analytics
+        .sync_status(&crate::export::scope(bob))
+        .await
+        .unwrap();
+    let failures: Vec<_> = status
+        .recent_failures
+        .iter()
+        .map(|r| (r.kind.as_str(), r.error.as_deref()))
+        .collect();
+    assert_eq!(failures, [("poll", Some("HTTP 503"))]);
+    assert_eq!(status.spotify_not_before, Some(until.to_string()));
+    assert!(
+        analytics
+            .sync_status(&scope)
+            .await
+            .unwrap()
+            .recent_failures
+            .is_empty()
+    );
     assert!(matches!(
         analytics
             .latest_job_runs(None, &LatestArgs { limit: Some(0) })

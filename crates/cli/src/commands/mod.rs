@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod collector;
 pub mod demo;
 pub mod import;
 pub mod keygen;

@@ -1,4 +1,5 @@
-//! `serve`: the HTTP server in one process, stopped cleanly by Ctrl-C or SIGTERM.
+//! `serve`: the HTTP server and the collector in one process (`api`: the server alone),
+//! stopped cleanly by Ctrl-C or SIGTERM.
 
 use crate::settings::{AdminAuthMode, Settings};
 use anyhow::Context;
@@ -6,7 +7,8 @@ use spotify_history_mcp::McpState;
 use spotify_history_store::Store;
 use spotify_history_web::{AppState, Authenticator};
 
-pub async fn run(settings: &Settings) -> anyhow::Result<()> {
+/// Runs the HTTP server, and the collector loop next to it when `collect` is set.
+pub async fn run(settings: &Settings, collect: bool) -> anyhow::Result<()> {
     let store = super::open_store(settings).await?;
     tracing::info!(database = %store.url(), public_url = %settings.public_base_url(), "database ready");
     ensure_admin_credential(settings, &store).await?;
@@ -20,6 +22,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
             "SPOTIFY_CLIENT_ID is not set: Spotify sign-in and collection are off (imports work)"
         );
     }
+    let collecting = collect.then(|| super::collector::spawn(settings, &store, spotify.clone()));
     let app = spotify_history_web::router(AppState {
         store: store.clone(),
         auth: Authenticator::new(store.clone(), settings.admin_token.as_ref()),
@@ -31,10 +34,16 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         )
         .with_spotify(spotify.clone()),
         spotify,
+        auth_rate_limit_per_minute: settings.rate_limit_auth_per_minute,
     });
     spotify_history_web::serve(listener, app, shutdown_signal())
         .await
         .context("HTTP server failed")?;
+    if let Some(collecting) = collecting
+        && let Err(err) = collecting.await
+    {
+        tracing::error!(error = %err, "the collector task failed");
+    }
     tracing::info!("shut down cleanly");
     store.close().await;
     Ok(())
@@ -59,7 +68,7 @@ async fn ensure_admin_credential(settings: &Settings, store: &Store) -> anyhow::
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,6 +1,8 @@
 //! The HTTP application, driven in-process with tower's `oneshot`, and over real HTTP.
 
+mod live_tools;
 mod mcp;
+mod sign_in;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -18,6 +20,7 @@ fn app(store: &Store) -> axum::Router {
         auth: Authenticator::new(store.clone(), None),
         mcp: McpState::new(store.clone(), 30_000, 60, "http://127.0.0.1:8000"),
         spotify: None,
+        auth_rate_limit_per_minute: 1_000,
     })
 }
 

@@ -1,0 +1,184 @@
+//! Import jobs: claimed one at a time under a lease, run through the import engine, closed
+//! with the engine's report — or with the error when the file cannot be imported. A job's
+//! progress is saved (and its lease renewed) while it runs, so ops can watch it and a dead
+//! collector's job is taken over once the lease runs out.
+
+use crate::error::WorkError;
+use crate::report::WorkOutcome;
+use spotify_history_core::JobRunId;
+use spotify_history_import::{
+    FileStatus, ImportOptions, ImportProgress, ImportReport, ImportSource, Limits, import,
+};
+use spotify_history_store::{
+    ClaimedImportJob, FinishedImportJob, ImportJobCounts, JobKind, RunStatus, Store,
+};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Runs a claimed job to its end and records it on the job and on a job run.
+pub(crate) async fn run_import_job(
+    store: &Store,
+    owner: &str,
+    lease: Duration,
+    limits: Limits,
+    job: ClaimedImportJob,
+    run: JobRunId,
+) -> WorkOutcome {
+    tracing::info!(import_job = %job.id, user = %job.user, file = %job.file_name, resumed = job.resumed, "import job started");
+    let progress = Arc::new(Mutex::new(ImportJobCounts::default()));
+    let result = import_file(store, owner, lease, limits, &job, &progress).await;
+    let last_progress = *progress.lock().unwrap_or_else(|p| p.into_inner());
+    let (status, counts, report, error) = match &result {
+        Ok(report) => {
+            let counts = ImportJobCounts {
+                bytes_read: last_progress.bytes_read,
+                records_read: report.records_read,
+                inserted: report.inserted,
+                duplicates: report.duplicates,
+                merged: report.merged,
+                skipped: report.skipped,
+            };
+            let error = failed_files_summary(report);
+            let status = if error.is_some() {
+                RunStatus::Failed
+            } else {
+                RunStatus::Succeeded
+            };
+            (status, counts, serde_json::to_value(report).ok(), error)
+        }
+        Err(err) => (
+            RunStatus::Failed,
+            last_progress,
+            None,
+            Some(err.to_string()),
+        ),
+    };
+    let finished = FinishedImportJob {
+        status,
+        counts,
+        report: report.as_ref(),
+        error: error.as_deref(),
+    };
+    if let Err(e) = store.finish_import_job(job.id, &finished).await {
+        tracing::warn!(import_job = %job.id, error = %e, "could not record the end of an import job");
+    }
+    match &error {
+        None => {
+            tracing::info!(import_job = %job.id, inserted = counts.inserted, merged = counts.merged, "import job succeeded")
+        }
+        Some(error) => tracing::warn!(import_job = %job.id, %error, "import job failed"),
+    }
+    let details = serde_json::json!({
+        "import_job_id": job.id,
+        "file_name": job.file_name,
+        "duplicates": counts.duplicates,
+        "merged": counts.merged,
+        "skipped": counts.skipped,
+        "resumed": job.resumed,
+    });
+    WorkOutcome {
+        kind: JobKind::Import,
+        user: Some(job.user),
+        import_job: Some(job.id),
+        job_run: run,
+        status,
+        fetched: counts.records_read,
+        inserted: counts.inserted,
+        error,
+    }
+    .with_details(store, details)
+    .await
+}
+
+/// Opens the job's file and imports it, saving progress and renewing the lease meanwhile.
+async fn import_file(
+    store: &Store,
+    owner: &str,
+    lease: Duration,
+    limits: Limits,
+    job: &ClaimedImportJob,
+    progress: &Arc<Mutex<ImportJobCounts>>,
+) -> Result<ImportReport, WorkError> {
+    let path = job
+        .file_path
+        .clone()
+        .ok_or(WorkError::NoImportFile(job.id.0))?;
+    // Opening reads a ZIP's directory and fingerprints its files: disk work, off the runtime.
+    let source =
+        tokio::task::spawn_blocking(move || ImportSource::open(&[PathBuf::from(path)], limits))
+            .await
+            .map_err(|e| WorkError::Internal(format!("the import thread failed: {e}")))??;
+
+    let options = ImportOptions {
+        user: job.user,
+        import_job: Some(job.id),
+        recheck: false,
+    };
+    let on_progress = |p: &ImportProgress| {
+        *progress.lock().unwrap_or_else(|p| p.into_inner()) = counts_of(p);
+    };
+    let importing = import(store, source, options, on_progress);
+    tokio::select! {
+        result = importing => Ok(result?),
+        lost = keep_lease(store, owner, lease, job, progress) => Err(lost),
+    }
+}
+
+/// Saves progress and renews the lease every third of the lease; returns only when the job
+/// is no longer ours (then the import must stop: another collector runs it).
+async fn keep_lease(
+    store: &Store,
+    owner: &str,
+    lease: Duration,
+    job: &ClaimedImportJob,
+    progress: &Mutex<ImportJobCounts>,
+) -> WorkError {
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let counts = *progress.lock().unwrap_or_else(|p| p.into_inner());
+        match store
+            .update_import_job_progress(job.id, owner, &counts, lease)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return WorkError::LeaseLost,
+            // A short database hiccup: the lease is long enough to try again.
+            Err(e) => {
+                tracing::warn!(import_job = %job.id, error = %e, "could not save import progress")
+            }
+        }
+    }
+}
+
+fn counts_of(p: &ImportProgress) -> ImportJobCounts {
+    ImportJobCounts {
+        bytes_read: p.bytes_read,
+        records_read: p.records_read,
+        inserted: p.inserted,
+        duplicates: p.duplicates,
+        merged: p.merged,
+        skipped: p.skipped,
+    }
+}
+
+/// "2 of 3 files could not be imported ..." when some failed; the others were stored.
+fn failed_files_summary(report: &ImportReport) -> Option<String> {
+    let failed: Vec<String> = report
+        .files
+        .iter()
+        .filter_map(|f| match &f.status {
+            FileStatus::Failed { error } => Some(format!("{}: {error}", f.name)),
+            _ => None,
+        })
+        .collect();
+    if failed.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} of {} files could not be imported (the others were): {}",
+        failed.len(),
+        report.files.len(),
+        failed.join("; ")
+    ))
+}

@@ -1,0 +1,201 @@
+//! Import jobs through the collector: a queued export runs to `succeeded` with its report, a
+//! corrupt file ends `failed` with a clear error (and the next job still runs), and an
+//! export overlapping polled plays is merged, not double counted.
+
+use super::*;
+use spotify_history_collector::CollectorConfig;
+use spotify_history_import::synthetic::{SyntheticConfig, SyntheticExport};
+use spotify_history_store::NewImportJob;
+use spotify_history_store::history::ImportJobRow;
+use spotify_history_testkit::store_test;
+use std::path::Path;
+
+/// Queues `path` as an import job of `user`.
+async fn queue(store: &Store, user: UserId, path: &Path) -> spotify_history_core::ImportJobId {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    store
+        .create_import_job(&NewImportJob {
+            user,
+            file_name: &path.file_name().unwrap().to_string_lossy(),
+            file_path: &path.to_string_lossy(),
+            size_bytes: size,
+        })
+        .await
+        .expect("queue the import job")
+}
+
+async fn import_jobs(store: &Store, user: UserId) -> Vec<ImportJobRow> {
+    let mut jobs = store.latest_import_jobs(Some(user), 100).await.unwrap();
+    jobs.reverse();
+    jobs
+}
+
+/// A collector without Spotify: import jobs run regardless.
+fn import_only_collector(store: &Store) -> Collector {
+    Collector::new(store.clone(), None, CollectorConfig::default())
+}
+
+store_test!(
+    a_queued_export_is_imported_and_a_corrupt_one_fails_clearly,
+    |db| {
+        let store = &db.store;
+        let user = store.create_user("ann", None).await.unwrap().id;
+        let dir = tempfile::tempdir().unwrap();
+        let corrupt = dir.path().join("corrupt.zip");
+        std::fs::write(&corrupt, b"PK\x03\x04 this download was cut short").unwrap();
+        let export = SyntheticExport::generate(SyntheticConfig {
+            plays: 800,
+            seed: 7,
+            records_per_file: 300,
+            ..SyntheticConfig::default()
+        });
+        let zip = dir.path().join("my_spotify_data.zip");
+        export.write_zip(&zip).unwrap();
+        let truth = export.ground_truth();
+        let corrupt_job = queue(store, user, &corrupt).await;
+        let good_job = queue(store, user, &zip).await;
+
+        let collector = import_only_collector(store);
+        let report = cycle(&collector).await;
+        assert!(!report.spotify_enabled);
+        assert_eq!(
+            report.imports.len(),
+            2,
+            "the failure does not stop the next job"
+        );
+        assert_eq!(report.imports[0].import_job, Some(corrupt_job));
+        assert_eq!(report.imports[1].import_job, Some(good_job));
+
+        let jobs = import_jobs(store, user).await;
+        let failed_job = &jobs[0];
+        assert_eq!(failed_job.status, "failed");
+        let error = failed_job.error.as_deref().unwrap();
+        assert!(
+            error.contains("corrupt.zip") && error.contains("not a readable ZIP"),
+            "{error}"
+        );
+        assert!(failed_job.finished_at.is_some());
+
+        let done = &jobs[1];
+        assert_eq!(done.status, "succeeded", "{done:?}");
+        assert_eq!(done.error, None);
+        assert_eq!(done.inserted as u64, truth.listens_after_merge());
+        assert_eq!(
+            done.records_read as u64,
+            truth.extended_records + truth.account_rows
+        );
+        assert_eq!(done.merged as u64, truth.account_matched);
+        assert!(done.bytes_read > 0);
+        let job_report: serde_json::Value =
+            serde_json::from_str(done.report.as_deref().unwrap()).unwrap();
+        assert_eq!(job_report["inserted"], done.inserted);
+        assert_eq!(
+            job_report["files"].as_array().unwrap().len(),
+            truth.files.len()
+        );
+        let totals = store.listen_totals(user).await.unwrap();
+        assert_eq!(totals.listens as u64, truth.listens_after_merge());
+
+        let runs = super::kinds_and_statuses(&store.latest_job_runs(Some(user), 10).await.unwrap());
+        assert_eq!(
+            runs,
+            [succeeded(JobKind::Import), failed(JobKind::Import)],
+            "newest first"
+        );
+
+        // Nothing left to do: a second cycle runs no job.
+        assert!(cycle(&collector).await.imports.is_empty());
+    }
+);
+
+store_test!(
+    an_export_overlapping_polled_plays_is_merged_not_double_counted,
+    |db| {
+        let h = Harness::new(db).await;
+        let (ann, user) = h.listener("ann").await;
+        h.listen(&ann, 2, 0, 5);
+        let collector = h.collector(|_| {});
+        cycle(&collector).await;
+        let played = h.played(&ann);
+        assert_eq!(h.stored(user).await, played);
+
+        // Her extended history of the same plays arrives later: `ts` a second off, as exports
+        // and the API disagree slightly.
+        let records: Vec<serde_json::Value> = h
+            .spotify
+            .plays(&ann)
+            .iter()
+            .map(|p| {
+                let ts = jiff::Timestamp::from_second(p.played_at.as_second() + 1).unwrap();
+                let album = h
+                    .spotify
+                    .catalogue()
+                    .albums
+                    .iter()
+                    .find(|a| a.id == p.track.album_id)
+                    .unwrap();
+                let artist = h
+                    .spotify
+                    .catalogue()
+                    .artists
+                    .iter()
+                    .find(|a| a.id == p.track.artist_ids[0])
+                    .unwrap();
+                serde_json::json!({
+                    "ts": ts.to_string(),
+                    "platform": "android",
+                    "ms_played": 123_456,
+                    "conn_country": "DE",
+                    "master_metadata_track_name": p.track.name,
+                    "master_metadata_album_artist_name": artist.name,
+                    "master_metadata_album_album_name": album.name,
+                    "spotify_track_uri": p.track.uri(),
+                    "reason_start": "trackdone",
+                    "reason_end": "trackdone",
+                    "shuffle": false,
+                    "skipped": false,
+                    "offline": false,
+                    "incognito_mode": false
+                })
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("Streaming_History_Audio_2026.json");
+        std::fs::write(&file, serde_json::to_vec(&records).unwrap()).unwrap();
+        queue(h.store(), user, &file).await;
+
+        let report = cycle(&collector).await;
+        let import = &report.imports[0];
+        assert!(import.succeeded(), "{import:?}");
+        assert_eq!(
+            import.inserted, 0,
+            "every exported listen was already polled"
+        );
+        let job = &import_jobs(h.store(), user).await[0];
+        assert_eq!(job.merged as usize, played.len());
+
+        let listens = h.store().stored_listens(user).await.unwrap();
+        assert_eq!(listens.len(), played.len(), "one listen each, not two");
+        assert!(
+            listens
+                .iter()
+                .all(|l| l.ms_played == Some(123_456) && !l.ms_played_estimated)
+        );
+        let export_and_api = spotify_history_core::Source::ExtendedExport.bit()
+            | spotify_history_core::Source::InitialSync.bit();
+        assert!(
+            listens.iter().all(|l| l.sources == export_and_api),
+            "{listens:?}"
+        );
+
+        // Polling afterwards still finds nothing new to double count.
+        h.listen(&ann, 0, 1, 10);
+        h.advance_hours(1);
+        let polled = cycle(&collector).await;
+        assert_eq!(outcome_of(&polled, JobKind::Poll, user).inserted, 6);
+        assert_eq!(
+            h.store().listen_totals(user).await.unwrap().listens as usize,
+            played.len() + 6
+        );
+    }
+);
