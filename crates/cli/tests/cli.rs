@@ -590,3 +590,154 @@ mod mcp_stdio {
         client.cancel().await.unwrap();
     }
 }
+
+/// Follows one Spotify sign-in by hand, as a browser would: /auth/login → the fake's
+/// /authorize → /auth/callback, carrying the sign-in cookie. Returns the signed-in page.
+async fn sign_in_through_spotify(base: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let location =
+        |response: &reqwest::Response| response.headers()["location"].to_str().unwrap().to_owned();
+    let login = http.get(format!("{base}/auth/login")).send().await.unwrap();
+    assert_eq!(login.status(), 302);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let authorize = http.get(location(&login)).send().await.unwrap();
+    assert_eq!(authorize.status(), 302);
+    let page = http
+        .get(location(&authorize))
+        .header("cookie", cookie)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    page.text().await.unwrap()
+}
+
+store_test!(
+    a_signed_in_listener_is_collected_exactly_by_the_running_server,
+    |db| {
+        use jiff::SignedDuration;
+        use spotify_history_testkit::fake_spotify::{self, FakeSpotify};
+
+        let spotify = FakeSpotify::start().await;
+        let ann = spotify.add_user("ann-spotify", "Ann");
+        spotify.set_next_login(&ann);
+        // Two hours of listening before she signs in: what initial sync can still see.
+        let every = SignedDuration::from_mins(4);
+        spotify.simulate_listening(
+            &ann,
+            spotify.now() - SignedDuration::from_hours(2),
+            spotify.now(),
+            every,
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        spotify.add_redirect_uri(&format!("{base}/auth/callback"));
+        let mut command = cli(dir.path());
+        command
+            .env("DATABASE_URL", db.url.expose())
+            .env("SPOTIFY_CLIENT_ID", fake_spotify::CLIENT_ID)
+            .env("SPOTIFY_CLIENT_SECRET", fake_spotify::CLIENT_SECRET)
+            .env("SPOTIFY_API_BASE_URL", spotify.api_base())
+            .env("SPOTIFY_ACCOUNTS_BASE_URL", spotify.accounts_base())
+            .env("PUBLIC_BASE_URL", &base)
+            .env("COLLECTOR_INTERVAL_SECONDS", "1")
+            .env("ADMIN_TOKEN", "an-admin-token-for-tests");
+        let child = command
+            .arg("serve")
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start serve");
+        let mut server = Server { child, base };
+        server.wait_healthy().await;
+
+        let page = sign_in_through_spotify(&server.base).await;
+        assert!(
+            page.contains("sph_"),
+            "the listener gets an MCP token: {page}"
+        );
+        let user = db
+            .store
+            .list_users()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.spotify_user_id.as_deref() == Some("ann-spotify"))
+            .expect("signed-in user");
+        // The key file made for the Spotify tokens is private to the owner.
+        let key_file = dir.path().join("data/token-encryption.key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+
+        // Initial sync, then three hours of listening polled as simulated time passes.
+        for round in 0..4 {
+            if round > 0 {
+                let now = spotify.now();
+                spotify.simulate_listening(&ann, now, now + SignedDuration::from_hours(1), every);
+                spotify.advance(SignedDuration::from_hours(1));
+            }
+            let visible: Vec<(i64, String)> = spotify
+                .plays(&ann)
+                .into_iter()
+                .filter(|p| p.played_at <= spotify.now())
+                .map(|p| (p.played_at.as_millisecond(), p.track.uri()))
+                .collect();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let stored: Vec<(i64, String)> = db
+                    .store
+                    .stored_listens(user.id)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|l| (l.ended_at, l.track_key))
+                    .collect();
+                if stored == visible {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "round {round}: the database holds {} listens, Spotify showed {}",
+                    stored.len(),
+                    visible.len()
+                );
+                if let Some(status) = server.child.try_wait().unwrap() {
+                    panic!("serve exited with {status}");
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        let runs = db.store.latest_job_runs(Some(user.id), 200).await.unwrap();
+        assert!(
+            runs.iter()
+                .any(|r| r.kind == "initial_sync" && r.status == "succeeded")
+        );
+        assert!(
+            runs.iter()
+                .any(|r| r.kind == "poll" && r.status == "succeeded")
+        );
+        let output = server.terminate();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+);
