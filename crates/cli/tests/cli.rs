@@ -134,7 +134,7 @@ async fn serve_works_the_same_on_postgres() {
     assert_eq!(health["database"]["backend"], "postgres");
     assert!(server.terminate().status.success());
     assert!(
-        !dir.path().join("data").exists(),
+        !dir.path().join("data/spotify-history.db").exists(),
         "no SQLite file with PostgreSQL"
     );
 }

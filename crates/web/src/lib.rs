@@ -3,12 +3,18 @@
 
 mod auth;
 mod error;
+mod guard;
 mod health;
 mod oauth;
 mod rate_limit;
+mod session;
 
 pub use auth::Authenticator;
 pub use error::ApiError;
+pub use guard::{AdminAccess, ListenerAccess, Refused};
+pub use session::{
+    CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, SESSION_MAX_AGE, Session, SessionKind, Sessions,
+};
 
 use axum::Router;
 use spotify_history_mcp::McpState;
@@ -29,6 +35,8 @@ pub struct AppState {
     pub spotify: Option<SpotifyAccess>,
     /// Requests per minute per client address on `/auth/*` (RATE_LIMIT_AUTH_PER_MINUTE).
     pub auth_rate_limit_per_minute: u32,
+    /// Browser sessions of the admin UI and of listeners' `/me` pages.
+    pub sessions: Sessions,
 }
 
 /// The whole HTTP application.

@@ -24,14 +24,9 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(Store::open(&url).await?)
 }
 
-/// The Spotify side when SPOTIFY_CLIENT_ID/SECRET are set, else `None` (import-only mode).
-/// Spotify tokens are encrypted with TOKEN_ENCRYPTION_KEY, or with a key file made in DATA_DIR.
-pub fn spotify_access(settings: &Settings, store: &Store) -> anyhow::Result<Option<SpotifyAccess>> {
-    let (Some(client_id), Some(client_secret)) =
-        (&settings.spotify_client_id, &settings.spotify_client_secret)
-    else {
-        return Ok(None);
-    };
+/// The key encrypting Spotify tokens and browser sessions: TOKEN_ENCRYPTION_KEY, or a key
+/// file made in DATA_DIR (with a warning to back it up).
+pub fn token_cipher(settings: &Settings) -> anyhow::Result<TokenCipher> {
     let (cipher, key_source) = TokenCipher::from_setting_or_file(
         settings.token_encryption_key.as_ref(),
         &settings.data_dir,
@@ -39,9 +34,20 @@ pub fn spotify_access(settings: &Settings, store: &Store) -> anyhow::Result<Opti
     if let KeySource::NewFile(path) = &key_source {
         tracing::warn!(
             path = %path.display(),
-            "TOKEN_ENCRYPTION_KEY is not set: created a key file for Spotify tokens; back it up with the database (without it stored tokens cannot be read)"
+            "TOKEN_ENCRYPTION_KEY is not set: created a key file for Spotify tokens and sessions; back it up with the database (without it stored Spotify tokens cannot be read)"
         );
     }
+    Ok(cipher)
+}
+
+/// The Spotify side when SPOTIFY_CLIENT_ID/SECRET are set, else `None` (import-only mode).
+pub fn spotify_access(settings: &Settings, store: &Store) -> anyhow::Result<Option<SpotifyAccess>> {
+    let (Some(client_id), Some(client_secret)) =
+        (&settings.spotify_client_id, &settings.spotify_client_secret)
+    else {
+        return Ok(None);
+    };
+    let cipher = token_cipher(settings)?;
     let config = SpotifyConfig {
         app: SpotifyApp {
             client_id: client_id.clone(),

@@ -5,7 +5,7 @@ use crate::settings::{AdminAuthMode, Settings};
 use anyhow::Context;
 use spotify_history_mcp::McpState;
 use spotify_history_store::Store;
-use spotify_history_web::{AppState, Authenticator};
+use spotify_history_web::{AppState, Authenticator, Sessions};
 
 /// Runs the HTTP server, and the collector loop next to it when `collect` is set.
 pub async fn run(settings: &Settings, collect: bool) -> anyhow::Result<()> {
@@ -22,10 +22,14 @@ pub async fn run(settings: &Settings, collect: bool) -> anyhow::Result<()> {
             "SPOTIFY_CLIENT_ID is not set: Spotify sign-in and collection are off (imports work)"
         );
     }
+    let sessions = Sessions::new(
+        super::token_cipher(settings)?,
+        settings.public_base_url().starts_with("https://"),
+    );
     let collecting = collect.then(|| super::collector::spawn(settings, &store, spotify.clone()));
     let app = spotify_history_web::router(AppState {
         store: store.clone(),
-        auth: Authenticator::new(store.clone(), settings.admin_token.as_ref()),
+        auth: authenticator(settings, &store),
         mcp: McpState::new(
             store.clone(),
             settings.default_min_ms_played,
@@ -35,6 +39,7 @@ pub async fn run(settings: &Settings, collect: bool) -> anyhow::Result<()> {
         .with_spotify(spotify.clone()),
         spotify,
         auth_rate_limit_per_minute: settings.rate_limit_auth_per_minute,
+        sessions,
     });
     spotify_history_web::serve(listener, app, shutdown_signal())
         .await
@@ -47,6 +52,22 @@ pub async fn run(settings: &Settings, collect: bool) -> anyhow::Result<()> {
     tracing::info!("shut down cleanly");
     store.close().await;
     Ok(())
+}
+
+/// Admin credentials as configured: ADMIN_TOKEN and admin API tokens; in basic mode also
+/// ADMIN_USERNAME / ADMIN_PASSWORD.
+fn authenticator(settings: &Settings, store: &Store) -> Authenticator {
+    let auth = Authenticator::new(store.clone(), settings.admin_token.as_ref());
+    match (
+        &settings.admin_auth_mode,
+        &settings.admin_username,
+        &settings.admin_password,
+    ) {
+        (AdminAuthMode::Basic, Some(username), Some(password)) => {
+            auth.with_basic(username, password)
+        }
+        _ => auth,
+    }
 }
 
 /// Secure by default: with no admin credential configured and none stored, create an admin

@@ -4,7 +4,8 @@
 //! a cookie, so a redirect URL copied out of one browser does not finish the sign-in in
 //! another: the page at the end shows an MCP token, which must go to whoever signed in.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use crate::session::cookie;
+use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -96,21 +97,10 @@ pub(crate) fn clear_cookie() -> HeaderValue {
     HeaderValue::from_static("sph_sign_in=; Max-Age=0; Path=/auth; HttpOnly; SameSite=Lax")
 }
 
-/// The value of one cookie of the request.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
     use spotify_history_core::Secret;
 
     fn cipher() -> TokenCipher {

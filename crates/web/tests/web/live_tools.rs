@@ -88,6 +88,7 @@ async fn start(store: &Store, spotify_configured: bool) -> Live {
         mcp: McpState::new(store.clone(), 30_000, 1_000, &base).with_spotify(access.clone()),
         spotify: access,
         auth_rate_limit_per_minute: 1_000,
+        sessions: spotify_history_web::Sessions::new(crate::test_cipher(), false),
     });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Live {

@@ -21,6 +21,7 @@ fn app(store: &Store) -> axum::Router {
         mcp: McpState::new(store.clone(), 30_000, 60, "http://127.0.0.1:8000"),
         spotify: None,
         auth_rate_limit_per_minute: 1_000,
+        sessions: spotify_history_web::Sessions::new(crate::test_cipher(), false),
     })
 }
 
@@ -64,3 +65,9 @@ store_test!(unknown_paths_get_a_json_404, |db| {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
 });
+
+/// The Fernet key of the apps under test (sessions; Spotify tokens where configured).
+pub(crate) fn test_cipher() -> spotify_history_spotify::TokenCipher {
+    let key = spotify_history_core::Secret::new("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=");
+    spotify_history_spotify::TokenCipher::new(&key).unwrap()
+}

@@ -71,6 +71,7 @@ async fn start(store: &Store, calls_per_minute: u32) -> Running {
         mcp: McpState::new(store.clone(), 30_000, calls_per_minute, &base),
         spotify: None,
         auth_rate_limit_per_minute: 1_000,
+        sessions: spotify_history_web::Sessions::new(crate::test_cipher(), false),
     });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Running {

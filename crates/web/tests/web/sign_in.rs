@@ -52,6 +52,7 @@ async fn start(store: &Store, auth_per_minute: u32) -> App {
         mcp: McpState::new(store.clone(), 30_000, 1_000, &base).with_spotify(Some(access.clone())),
         spotify: Some(access),
         auth_rate_limit_per_minute: auth_per_minute,
+        sessions: spotify_history_web::Sessions::new(cipher.clone(), false),
     });
     // The real `serve`, so requests carry the client address the rate limit counts by.
     tokio::spawn(spotify_history_web::serve(
