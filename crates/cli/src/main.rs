@@ -83,7 +83,12 @@ fn main() -> ExitCode {
         eprintln!("error: invalid configuration: {err}");
         return ExitCode::from(2);
     }
-    logging::init(&cli.settings);
+    // The long-running commands also store their log events for the admin logs page.
+    let store_logs = matches!(
+        cli.command,
+        Command::Serve | Command::Api | Command::Collector
+    );
+    logging::init(&cli.settings, store_logs);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

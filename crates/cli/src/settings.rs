@@ -312,6 +312,27 @@ pub struct Settings {
         default_value = "info"
     )]
     pub log_level: String,
+
+    /// Lowest level of the log events stored in the database for the admin logs page
+    /// (serve, api, collector): error, warn, info, debug or trace
+    #[arg(
+        long,
+        env = "LOG_STORE_LEVEL",
+        global = true,
+        value_name = "LOG_STORE_LEVEL",
+        default_value = "info"
+    )]
+    pub log_store_level: String,
+
+    /// Serve GET /metrics on this separate address, without credentials (for a Prometheus
+    /// scraper on a private network) instead of behind admin credentials on BIND_ADDR
+    #[arg(
+        long,
+        env = "METRICS_BIND_ADDR",
+        global = true,
+        value_name = "METRICS_BIND_ADDR"
+    )]
+    pub metrics_bind_addr: Option<SocketAddr>,
 }
 
 /// A setting that cannot work, named so the person knows what to fix.
@@ -359,9 +380,30 @@ impl Settings {
         }
     }
 
+    /// The lowest level of stored log events (LOG_STORE_LEVEL).
+    pub fn log_store_floor(&self) -> Result<tracing::Level, SettingsError> {
+        self.log_store_level.trim().parse().map_err(|_| {
+            invalid(
+                "LOG_STORE_LEVEL",
+                format!(
+                    "{:?} is not a level: use error, warn, info, debug or trace",
+                    self.log_store_level
+                ),
+            )
+        })
+    }
+
+    /// The browser origins allowed to call the API (CORS_ALLOWED_ORIGINS).
+    pub fn cors_allowed_origins(&self) -> Result<Vec<String>, SettingsError> {
+        spotify_history_web::parse_cors_origins(&self.cors_allowed_origins)
+            .map_err(|problem| invalid("CORS_ALLOWED_ORIGINS", problem))
+    }
+
     /// Checks everything that can be checked without the network; errors name the variable.
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.database_url()?;
+        self.log_store_floor()?;
+        self.cors_allowed_origins()?;
         if let Some(url) = &self.public_base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

@@ -46,8 +46,11 @@ struct Server {
 }
 
 impl Server {
-    fn start(mut command: Command) -> Server {
-        let port = free_port();
+    fn start(command: Command) -> Server {
+        Server::start_on(command, free_port())
+    }
+
+    fn start_on(mut command: Command, port: u16) -> Server {
         let child = command
             .arg("serve")
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
@@ -190,6 +193,24 @@ fn bad_configuration_exits_with_one_line_naming_what_to_fix() {
 
     let line = config_error(&[("INITIAL_SYNC_ENABLED", "perhaps")], &["migrate"]);
     assert!(line.contains("INITIAL_SYNC_ENABLED"), "{line}");
+
+    let line = config_error(
+        &[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://ok.example,stats.example/app",
+        )],
+        &["serve"],
+    );
+    assert!(
+        line.contains("CORS_ALLOWED_ORIGINS") && line.contains("stats.example/app"),
+        "{line}"
+    );
+
+    let line = config_error(&[("LOG_STORE_LEVEL", "loud")], &["serve"]);
+    assert!(line.contains("LOG_STORE_LEVEL"), "{line}");
+
+    let line = config_error(&[("METRICS_BIND_ADDR", "everywhere")], &["serve"]);
+    assert!(line.contains("METRICS_BIND_ADDR"), "{line}");
 }
 
 #[test]
@@ -592,7 +613,7 @@ mod mcp_stdio {
 }
 
 /// Follows one Spotify sign-in by hand, as a browser would: /auth/login → the fake's
-/// /authorize → /auth/callback, carrying the sign-in cookie. Returns the signed-in page.
+/// /authorize → /auth/callback → /me, carrying the cookies. Returns the listener's page.
 async fn sign_in_through_spotify(base: &str) -> String {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -611,15 +632,42 @@ async fn sign_in_through_spotify(base: &str) -> String {
         .to_owned();
     let authorize = http.get(location(&login)).send().await.unwrap();
     assert_eq!(authorize.status(), 302);
-    let page = http
+    let callback = http
         .get(location(&authorize))
         .header("cookie", cookie)
         .header("accept", "text/html")
         .send()
         .await
         .unwrap();
-    assert_eq!(page.status(), 200);
-    page.text().await.unwrap()
+    // Signed in: the listener lands on their page (/me), carrying the session cookie(s).
+    assert_eq!(callback.status(), 303);
+    let cookies: Vec<String> = callback
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .filter(|pair| {
+            pair.split_once('=')
+                .is_some_and(|(_, value)| !value.is_empty())
+        })
+        .collect();
+    let target = location(&callback);
+    let target = if target.starts_with('/') {
+        format!("{base}{target}")
+    } else {
+        target
+    };
+    let page = http
+        .get(target)
+        .header("cookie", cookies.join("; "))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let status = page.status();
+    let text = page.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    text
 }
 
 store_test!(
@@ -741,3 +789,92 @@ store_test!(
         );
     }
 );
+
+store_test!(every_process_on_one_database_must_use_the_same_key, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let key_a = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
+    let key_b = run_ok(cli(dir.path()).arg("keygen")).trim().to_owned();
+    let with_key = |key: &str| {
+        let mut command = cli(dir.path());
+        command
+            .env("DATABASE_URL", db.url.expose())
+            .env("TOKEN_ENCRYPTION_KEY", key)
+            .env("ADMIN_TOKEN", "an-admin-token-for-tests");
+        command
+    };
+    let mut first = Server::start(with_key(key_a));
+    first.wait_healthy().await;
+    assert!(first.terminate().status.success());
+
+    let output = with_key(&key_b)
+        .arg("serve")
+        .env("BIND_ADDR", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("TOKEN_ENCRYPTION_KEY") && stderr.contains("same"),
+        "{stderr}"
+    );
+
+    let mut again = Server::start(with_key(key_a));
+    again.wait_healthy().await;
+    assert!(again.terminate().status.success());
+});
+
+/// METRICS_BIND_ADDR moves `/metrics` off the main address onto its own, without
+/// credentials; and the server's own log events end up in the `logs` table.
+#[tokio::test]
+async fn serve_exposes_metrics_on_their_own_address_and_stores_its_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_port = free_port();
+    let mut command = cli(dir.path());
+    command
+        .env("ADMIN_TOKEN", "an-admin-token-for-tests")
+        .env("METRICS_BIND_ADDR", format!("127.0.0.1:{metrics_port}"));
+    let mut server = Server::start(command);
+    server.wait_healthy().await;
+
+    let http = reqwest::Client::new();
+    let main = http
+        .get(format!("{}/metrics", server.base))
+        .bearer_auth("an-admin-token-for-tests")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(main.status(), 404, "no /metrics on BIND_ADDR");
+    let separate = http
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(separate.status(), 200);
+    let text = separate.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"spotify_history_http_requests_total{method="GET",route="/healthz",status="2xx"}"#
+        ),
+        "{text}"
+    );
+
+    assert!(server.terminate().status.success());
+    let url = spotify_history_store::DatabaseUrl::parse(&format!(
+        "sqlite://{}",
+        dir.path().join("data/spotify-history.db").display()
+    ))
+    .unwrap();
+    let store = spotify_history_store::Store::open(&url).await.unwrap();
+    let logs = store
+        .query_logs(&spotify_history_store::LogFilter::default(), 100, 0)
+        .await
+        .unwrap();
+    let messages: Vec<_> = logs.entries.iter().map(|e| e.message.as_str()).collect();
+    assert!(messages.contains(&"database ready"), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.starts_with("listening on")),
+        "{messages:?}"
+    );
+    assert!(messages.contains(&"shut down cleanly"), "{messages:?}");
+    store.close().await;
+}

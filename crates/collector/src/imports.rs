@@ -5,7 +5,7 @@
 
 use crate::error::WorkError;
 use crate::report::WorkOutcome;
-use spotify_history_core::JobRunId;
+use spotify_history_core::{JobRunId, metrics};
 use spotify_history_import::{
     FileStatus, ImportOptions, ImportProgress, ImportReport, ImportSource, Limits, import,
 };
@@ -27,6 +27,7 @@ pub(crate) async fn run_import_job(
 ) -> WorkOutcome {
     tracing::info!(import_job = %job.id, user = %job.user, file = %job.file_name, resumed = job.resumed, "import job started");
     let progress = Arc::new(Mutex::new(ImportJobCounts::default()));
+    let started = std::time::Instant::now();
     let result = import_file(store, owner, lease, limits, &job, &progress).await;
     let last_progress = *progress.lock().unwrap_or_else(|p| p.into_inner());
     let (status, counts, report, error) = match &result {
@@ -60,9 +61,17 @@ pub(crate) async fn run_import_job(
         report: report.as_ref(),
         error: error.as_deref(),
     };
-    if let Err(e) = store.finish_import_job(job.id, &finished).await {
-        tracing::warn!(import_job = %job.id, error = %e, "could not record the end of an import job");
+    match store.finish_import_job(job.id, owner, &finished).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            import_job = %job.id,
+            "another collector took this import job over (the lease ran out): it finishes it"
+        ),
+        Err(e) => {
+            tracing::warn!(import_job = %job.id, error = %e, "could not record the end of an import job")
+        }
     }
+    metrics::import_finished(counts.records_read, started.elapsed().as_secs_f64());
     match &error {
         None => {
             tracing::info!(import_job = %job.id, inserted = counts.inserted, merged = counts.merged, "import job succeeded")

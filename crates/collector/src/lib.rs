@@ -32,5 +32,5 @@ pub use config::{
 };
 pub use error::{CycleError, WorkError};
 pub use initial_sync::StopReason;
-pub use poll::FULL_PAGE_GAP_REASON;
+pub use poll::{FULL_PAGE_GAP_REASON, POLL_OVERLAP_MS};
 pub use report::{CycleReport, WorkOutcome};

@@ -4,7 +4,7 @@
 
 use crate::error::WorkError;
 use crate::report::WorkOutcome;
-use spotify_history_core::UserId;
+use spotify_history_core::{UserId, metrics};
 use spotify_history_spotify::{AccessError, SpotifyAccess};
 use spotify_history_store::{
     CollectionSuccess, FinishedRun, JobKind, RunStatus, Store, UserSyncState, WriteOutcome,
@@ -133,7 +133,12 @@ pub(crate) async fn finish(
 
 impl WorkOutcome {
     /// Writes this outcome to its job run (with `details`), logging if that fails.
+    /// Every run of every kind ends here, so this is also where `/metrics` counts them.
     pub(crate) async fn with_details(self, store: &Store, details: serde_json::Value) -> Self {
+        metrics::collector_run(self.kind.as_str(), self.status.as_str());
+        if self.kind != JobKind::Import {
+            metrics::plays_collected(self.kind.as_str(), self.inserted);
+        }
         let details = (!details.is_null()).then_some(details);
         let finished = FinishedRun {
             status: self.status,

@@ -1,7 +1,9 @@
-//! Domain types shared by every part of spotify-history. No I/O lives here.
+//! Domain types shared by every part of spotify-history, and the in-memory metrics registry.
+//! No I/O lives here.
 
 mod ids;
 mod listen;
+pub mod metrics;
 mod secret;
 mod user;
 

@@ -192,12 +192,24 @@ async fn legacy_call(
     State(state): State<McpState>,
     Extension(principal): Extension<Principal>,
     body: Result<Json<LegacyCall>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, ToolError> {
-    let Json(call) = body.map_err(|e| {
-        ToolError::BadArguments(format!(
-            "expected a JSON body {{\"tool\": \"history.top_artists\", \"args\": {{...}}}}: {e}"
-        ))
-    })?;
+) -> Result<Json<Value>, Response> {
+    let Json(call) = match body {
+        Ok(call) => call,
+        // Cut off by the server's body size limit: not a malformed call.
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                &e.body_text(),
+            ));
+        }
+        Err(e) => {
+            return Err(ToolError::BadArguments(format!(
+                "expected a JSON body {{\"tool\": \"history.top_artists\", \"args\": {{...}}}}: {e}"
+            ))
+            .into_response());
+        }
+    };
     let result = invoke(
         &state.catalog,
         &state.context,
@@ -205,7 +217,8 @@ async fn legacy_call(
         &call.tool,
         call.args,
     )
-    .await?;
+    .await
+    .map_err(IntoResponse::into_response)?;
     Ok(Json(json!({ "tool": call.tool, "result": result })))
 }
 

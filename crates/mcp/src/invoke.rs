@@ -3,10 +3,26 @@
 use crate::catalog::Access;
 use crate::{Catalog, ToolContext, ToolError, scope};
 use serde_json::{Map, Value};
-use spotify_history_core::Principal;
+use spotify_history_core::{Principal, metrics};
 
-/// Runs tool `name` (MCP or legacy name) for `principal` with JSON object `args`.
+/// Runs tool `name` (MCP or legacy name) for `principal` with JSON object `args`, and
+/// counts the call by tool and outcome (`ok` or the error code) for `/metrics`.
 pub async fn invoke(
+    catalog: &Catalog,
+    context: &ToolContext,
+    principal: &Principal,
+    name: &str,
+    args: Value,
+) -> Result<Value, ToolError> {
+    let result = run_tool(catalog, context, principal, name, args).await;
+    // Unknown names are one series, so callers cannot mint new ones.
+    let tool = catalog.find(name).map_or("unknown", |tool| tool.name);
+    let outcome = result.as_ref().map_or_else(ToolError::code, |_| "ok");
+    metrics::tool_call(tool, outcome);
+    result
+}
+
+async fn run_tool(
     catalog: &Catalog,
     context: &ToolContext,
     principal: &Principal,

@@ -9,9 +9,13 @@ use crate::oauth::TokenGrant;
 use jiff::{SignedDuration, Timestamp};
 use spotify_history_core::{Secret, User, UserId};
 use spotify_history_store::{NewSpotifyLink, SPOTIFY_NOT_BEFORE, SpotifyLink, Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Access tokens this close to expiry are refreshed before use.
 pub const REFRESH_AHEAD: SignedDuration = SignedDuration::from_mins(5);
+/// The longest 429 pause honoured; longer Retry-After values are capped to it.
+pub const MAX_RATE_LIMIT_WAIT: SignedDuration = SignedDuration::from_hours(24);
 /// How long a refresh token lives after sign-in (Spotify, since 2025).
 pub const REFRESH_TOKEN_LIFETIME_DAYS: i64 = 182;
 
@@ -45,6 +49,7 @@ pub struct SpotifyAccess {
     client: SpotifyClient,
     store: Store,
     cipher: TokenCipher,
+    refresh_turns: Arc<Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl SpotifyAccess {
@@ -53,6 +58,7 @@ impl SpotifyAccess {
             client,
             store,
             cipher,
+            refresh_turns: Arc::default(),
         }
     }
 
@@ -106,13 +112,18 @@ impl SpotifyAccess {
     /// [`REFRESH_AHEAD`].
     pub async fn access_token(&self, user: UserId) -> Result<Secret, AccessError> {
         let link = self.link(user).await?;
+        self.token_for(&link).await
+    }
+
+    /// The access token of `link`, refreshed first when it expires within [`REFRESH_AHEAD`].
+    async fn token_for(&self, link: &SpotifyLink) -> Result<Secret, AccessError> {
         let fresh_until = Timestamp::now() + REFRESH_AHEAD;
         if let (Some(token), Some(expires)) = (&link.access_token, link.access_expires_at)
             && expires > fresh_until.as_millisecond()
         {
-            return self.decrypt(user, token);
+            return self.decrypt(link.user_id, token);
         }
-        self.refresh(&link).await
+        self.refresh(link).await
     }
 
     /// Runs one Web API call with the user's access token. A 401 gets one refresh and one
@@ -127,12 +138,12 @@ impl SpotifyAccess {
         Fut: Future<Output = Result<T, SpotifyError>>,
     {
         self.check_not_before().await?;
-        let token = self.access_token(user).await?;
+        // The link as it was when the token was used: a refresh after a 401 compares with it
+        // to see whether another task has renewed the token meanwhile.
+        let link = self.link(user).await?;
+        let token = self.token_for(&link).await?;
         let token = match call(self.client.clone(), token).await {
-            Err(err) if err.is_unauthorized() => {
-                let link = self.link(user).await?;
-                self.refresh(&link).await?
-            }
+            Err(err) if err.is_unauthorized() => self.refresh(&link).await?,
             other => return self.rate_limited(other).await,
         };
         let result = call(self.client.clone(), token).await;
@@ -158,28 +169,45 @@ impl SpotifyAccess {
             .ok_or(AccessError::NotLinked(user))
     }
 
-    async fn refresh(&self, link: &SpotifyLink) -> Result<Secret, AccessError> {
-        let user = link.user_id;
+    /// A fresh access token in place of the one in `stale`. Refreshes of one user take turns
+    /// in this process, and one that finds the token already renewed by another task uses
+    /// that; across processes, a refresh that loses the race to a rotation (its refresh token
+    /// now revoked) takes the winner's tokens instead of flagging the user.
+    async fn refresh(&self, stale: &SpotifyLink) -> Result<Secret, AccessError> {
+        let user = stale.user_id;
+        let turn = self.refresh_turn(user);
+        let _turn = turn.lock().await;
+        let link = self.link(user).await?;
+        if let Some(token) = renewed_since(&link, stale) {
+            return self.decrypt(user, token);
+        }
         self.check_not_before().await?;
         let refresh_token = self.decrypt(user, &link.refresh_token)?;
         let grant = match self.client.refresh(&refresh_token, Timestamp::now()).await {
             Ok(grant) => grant,
             Err(err) if err.needs_reauthorization() => {
-                // Another process may have refreshed (and rotated the refresh token) since
-                // `link` was read: its fresh access token is as good as ours would be.
-                if let Some(now_stored) = self.store.spotify_link(user).await?
-                    && now_stored.refresh_token != link.refresh_token
+                let flagged = self
+                    .store
+                    .mark_needs_reauth_if_unchanged(user, &err.to_string(), &link.refresh_token)
+                    .await?;
+                if !flagged
+                    && let Some(now_stored) = self.store.spotify_link(user).await?
                     && let Some(token) = &now_stored.access_token
                 {
                     return self.decrypt(user, token);
                 }
-                self.store.mark_needs_reauth(user, &err.to_string()).await?;
                 return Err(AccessError::NeedsReauth(user));
             }
             Err(err) => return self.rate_limited(Err(err)).await,
         };
         self.save(user, &grant).await?;
         Ok(grant.access_token)
+    }
+
+    /// The lock refreshes of `user` take turns on in this process.
+    fn refresh_turn(&self, user: UserId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.refresh_turns.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(turns.entry(user).or_default())
     }
 
     async fn save(&self, user: UserId, grant: &TokenGrant) -> Result<(), AccessError> {
@@ -212,18 +240,37 @@ impl SpotifyAccess {
         match result {
             Err(err) => match err.retry_after() {
                 Some(wait) => {
-                    let wait =
-                        SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_hours(24));
+                    spotify_history_core::metrics::spotify_rate_limited();
+                    // A proxy's absurd Retry-After must not overflow the clock.
+                    let wait = SignedDuration::try_from(wait)
+                        .unwrap_or(MAX_RATE_LIMIT_WAIT)
+                        .min(MAX_RATE_LIMIT_WAIT);
                     let until = Timestamp::now() + wait;
-                    self.store
-                        .set_app_state(SPOTIFY_NOT_BEFORE, &until.to_string())
-                        .await?;
+                    // Keep the later pause: a short default wait must not cut a long one short.
+                    if self.not_before().await?.is_none_or(|stored| stored < until) {
+                        self.store
+                            .set_app_state(SPOTIFY_NOT_BEFORE, &until.to_string())
+                            .await?;
+                    }
                     Err(AccessError::RateLimited { until, wait })
                 }
                 None => Err(err.into()),
             },
             Ok(value) => Ok(value),
         }
+    }
+}
+
+/// Whether `link` holds an access token renewed since `stale` was read and still fresh.
+fn renewed_since<'a>(link: &'a SpotifyLink, stale: &SpotifyLink) -> Option<&'a String> {
+    let fresh_until = (Timestamp::now() + REFRESH_AHEAD).as_millisecond();
+    match (&link.access_token, link.access_expires_at) {
+        (Some(token), Some(expires))
+            if expires > fresh_until && link.access_token != stale.access_token =>
+        {
+            Some(token)
+        }
+        _ => None,
     }
 }
 

@@ -115,17 +115,25 @@ impl TokenCipher {
 }
 
 /// Creates `path` with `contents`, readable and writable by the owner only; never overwrites.
+/// The file appears complete or not at all (written aside, then linked into place), so a
+/// second process starting at the same moment never reads a half-written key: the loser of
+/// the race reads the winner's key.
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
+    let folder = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)?;
+    let aside = folder.join(format!(".{KEY_FILE_NAME}.{}.tmp", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()
+    let written = (|| {
+        let mut file = options.open(&aside)?;
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()?;
+        std::fs::hard_link(&aside, path)
+    })();
+    let _ = std::fs::remove_file(&aside);
+    written
 }
 
 #[cfg(test)]

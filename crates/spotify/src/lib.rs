@@ -17,7 +17,7 @@ mod pkce;
 mod web_api;
 
 pub use access::{
-    AccessError, REFRESH_AHEAD, REFRESH_TOKEN_LIFETIME_DAYS, SpotifyAccess,
+    AccessError, MAX_RATE_LIMIT_WAIT, REFRESH_AHEAD, REFRESH_TOKEN_LIFETIME_DAYS, SpotifyAccess,
     refresh_token_expires_at,
 };
 pub use cipher::{CipherError, KEY_FILE_NAME, KeySource, TokenCipher};

@@ -14,14 +14,21 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// Search pages can contain `null` entries; they are dropped.
+/// Lists can contain `null` entries (search) or items Spotify no longer describes fully (a
+/// removed track with `track: null` in recently played); such items are dropped, so that one
+/// of them cannot make a whole page unreadable — and, in recently played, stall polling until
+/// it falls out of the 50-play window.
 fn without_nulls<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: serde::de::DeserializeOwned,
 {
-    let items: Option<Vec<Option<T>>> = Option::deserialize(deserializer)?;
-    Ok(items.unwrap_or_default().into_iter().flatten().collect())
+    let items: Option<Vec<serde_json::Value>> = Option::deserialize(deserializer)?;
+    Ok(items
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|item| serde_json::from_value(item).ok())
+        .collect())
 }
 
 /// Cursors are Unix milliseconds sent as strings; numbers are accepted too.
@@ -216,7 +223,7 @@ pub struct RecentlyPlayedPage {
 
 /// An offset-paged list (top lists, search results, album tracks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+#[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
 pub struct Page<T> {
     #[serde(default = "Vec::new", deserialize_with = "without_nulls")]
     pub items: Vec<T>,
@@ -286,5 +293,20 @@ mod tests {
         .unwrap();
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.items[0].name, "A");
+    }
+
+    #[test]
+    fn a_play_of_a_removed_track_does_not_spoil_its_page() {
+        let page: RecentlyPlayedPage = serde_json::from_str(
+            r#"{"items":[
+                {"track": null, "played_at": "2026-01-01T10:00:00.000Z"},
+                {"track": {"id": "t", "name": "Kept", "uri": "spotify:track:t"},
+                 "played_at": "2026-01-01T09:56:00.000Z"}],
+               "cursors": {"after": "1767261600000", "before": "1767261360000"}}"#,
+        )
+        .unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].track.name, "Kept");
+        assert_eq!(page.cursors.unwrap().after, Some(1_767_261_600_000));
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::job_runs::{RunStatus, saturating_i64};
 use crate::row::RowExt;
-use crate::{BackendKind, Result, Store, StoreError, now_ms, on_pool};
+use crate::{BackendKind, Result, Store, now_ms, on_pool};
 use spotify_history_core::{ImportJobId, UserId};
 use std::time::Duration;
 
@@ -155,12 +155,15 @@ impl Store {
         Ok(updated > 0)
     }
 
-    /// Closes an import job with its outcome and gives up the lease.
+    /// Closes an import job with its outcome and gives up the lease — if `owner` still holds
+    /// it. Returns false when another collector took the job over (its lease ran out): the job
+    /// is theirs to finish, and nothing is written.
     pub async fn finish_import_job(
         &self,
         job: ImportJobId,
+        owner: &str,
         finished: &FinishedImportJob<'_>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let counts = &finished.counts;
         let report = finished.report.map(|r| r.to_string());
         let updated = on_pool!(self, pool => {
@@ -168,7 +171,7 @@ impl Store {
                 "UPDATE import_jobs SET status = $2, bytes_read = $3, records_read = $4,
                      inserted = $5, duplicates = $6, merged = $7, skipped = $8, report = $9,
                      error = $10, finished_at = $11, lease_owner = NULL, lease_until = NULL
-                 WHERE id = $1",
+                 WHERE id = $1 AND lease_owner = $12",
             )
             .bind(job.0)
             .bind(finished.status.as_str())
@@ -181,14 +184,12 @@ impl Store {
             .bind(report)
             .bind(finished.error)
             .bind(now_ms())
+            .bind(owner)
             .execute(pool)
             .await?
             .rows_affected()
         });
-        if updated == 0 {
-            return Err(StoreError::NotFound(format!("import job {job}")));
-        }
-        Ok(())
+        Ok(updated > 0)
     }
 }
 

@@ -13,14 +13,17 @@ mod error;
 mod export;
 pub mod history;
 mod import_jobs;
+mod job_listings;
 mod job_runs;
 mod listens;
+mod logs;
 mod migrations;
 mod row;
 mod schema;
 mod spotify_links;
 mod totals;
 mod transaction;
+mod user_settings;
 mod users;
 
 pub use api_tokens::NewApiToken;
@@ -30,14 +33,17 @@ pub use connect::DatabaseUrl;
 pub use error::StoreError;
 pub use export::StoredListen;
 pub use import_jobs::{ClaimedImportJob, FinishedImportJob, ImportJobCounts, NewImportJob};
+pub use job_listings::{ImportJobFilter, ImportJobPage, JobRunFilter, JobRunPage};
 pub use job_runs::{ABANDONED_RUN_ERROR, FinishedRun, JobKind, RunStatus};
 pub use listens::{
     FileCheckpoint, FileProgress, KeyedListen, ListenBatch, MINUTE_SLACK_MS,
     SAME_TRACK_TOLERANCE_MS, WriteOutcome,
 };
+pub use logs::{LogEntry, LogFilter, LogLevel, LogPage, NewLogEntry, UnknownLogLevel};
 pub use schema::ColumnInfo;
 pub use spotify_links::{NewSpotifyLink, SPOTIFY_NOT_BEFORE, SpotifyLink};
 pub use totals::ListenTotals;
+pub use user_settings::UserChanges;
 
 use sqlx::{PgPool, SqlitePool};
 

@@ -107,6 +107,9 @@ struct Merge {
     before: (Source, i64, i64),
 }
 
+/// PostgreSQL advisory-lock namespace of listen writers (see `Store::begin_for_user`).
+const LISTENS_LOCK: i32 = 0x4C53;
+
 /// Writes listens of one user inside one transaction. Dropped without [`ListenWriter::commit`],
 /// nothing it wrote is kept — not even catalogue ids in the cache.
 pub struct ListenWriter<'c> {
@@ -175,7 +178,9 @@ impl Store {
         // Ids learnt in a transaction that never committed point at rows that do not exist.
         cache.forget_pending();
         Ok(ListenWriter {
-            tx: self.begin().await?,
+            // Two writers of one user (an import job and a poll) must not both decide "new"
+            // for the same listen: they take turns.
+            tx: self.begin_for_user(LISTENS_LOCK, user).await?,
             user,
             import_job,
             cache,

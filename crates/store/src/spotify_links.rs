@@ -185,25 +185,55 @@ impl Store {
     /// Records that only a new sign-in helps (`invalid_grant`): the user and their data are
     /// kept, collection skips them, and the reason is shown.
     pub async fn mark_needs_reauth(&self, user: UserId, error: &str) -> Result<()> {
+        self.flag_needs_reauth(user, error, None).await.map(|_| ())
+    }
+
+    /// [`Store::mark_needs_reauth`], but only while the stored refresh token is still
+    /// `refresh_token` (encrypted, as read before the failed refresh). Returns false when
+    /// another process has rotated it meanwhile: its new tokens work and nothing is marked.
+    pub async fn mark_needs_reauth_if_unchanged(
+        &self,
+        user: UserId,
+        error: &str,
+        refresh_token: &str,
+    ) -> Result<bool> {
+        self.flag_needs_reauth(user, error, Some(refresh_token))
+            .await
+    }
+
+    async fn flag_needs_reauth(
+        &self,
+        user: UserId,
+        error: &str,
+        expected_refresh_token: Option<&str>,
+    ) -> Result<bool> {
         let now = now_ms();
         let mut tx = self.begin().await?;
-        on_tx!(&mut tx, conn => {
-            sqlx::query("UPDATE users SET needs_reauth = TRUE, updated_at = $2 WHERE id = $1")
-                .bind(user.0)
-                .bind(now)
-                .execute(&mut **conn)
-                .await?;
-            sqlx::query(
+        let flagged = on_tx!(&mut tx, conn => {
+            let cleared = sqlx::query(
                 "UPDATE spotify_tokens SET access_token = NULL, access_expires_at = NULL,
-                     last_error = $2, updated_at = $3 WHERE user_id = $1",
+                     last_error = $2, updated_at = $3
+                 WHERE user_id = $1 AND ($4 IS NULL OR refresh_token = $4)",
             )
             .bind(user.0)
             .bind(error)
             .bind(now)
+            .bind(expected_refresh_token)
             .execute(&mut **conn)
-            .await?;
+            .await?
+            .rows_affected();
+            let flag = cleared > 0 || expected_refresh_token.is_none();
+            if flag {
+                sqlx::query("UPDATE users SET needs_reauth = TRUE, updated_at = $2 WHERE id = $1")
+                    .bind(user.0)
+                    .bind(now)
+                    .execute(&mut **conn)
+                    .await?;
+            }
+            flag
         });
-        tx.commit().await
+        tx.commit().await?;
+        Ok(flagged)
     }
 
     /// A process-wide value (e.g. the app's rate-limit "not before" time).

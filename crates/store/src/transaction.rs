@@ -1,6 +1,7 @@
 //! A transaction on whichever backend the store holds.
 
 use crate::{Backend, Result, Store};
+use spotify_history_core::UserId;
 use sqlx::{Postgres, Sqlite, Transaction};
 
 /// An open transaction; dropped without [`Tx::commit`], it rolls back.
@@ -46,6 +47,25 @@ impl Store {
         Ok(match &self.backend {
             Backend::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
             Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A transaction that reads and then writes one user's data, taking turns with every
+    /// other such transaction of that user (`lock` names what they share): a check-then-insert
+    /// cannot interleave with another's. SQLite takes its write lock at BEGIN (so a read is
+    /// never invalidated by another writer); PostgreSQL takes an advisory lock per user.
+    pub(crate) async fn begin_for_user(&self, lock: i32, user: UserId) -> Result<Tx<'static>> {
+        Ok(match &self.backend {
+            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                    .bind(lock)
+                    .bind(user.0 as i32)
+                    .execute(&mut *tx)
+                    .await?;
+                Tx::Postgres(tx)
+            }
         })
     }
 }

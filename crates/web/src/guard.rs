@@ -90,7 +90,7 @@ impl FromRequestParts<AppState> for AdminAccess {
             }
         }
         if state.auth.basic_admin(headers) {
-            check_same_origin(parts)?;
+            check_same_origin(parts, &state.mcp.public_base_url)?;
             return Ok(AdminAccess::Basic);
         }
         if let Some(session) = state.sessions.read(headers)
@@ -174,8 +174,9 @@ fn check_csrf(parts: &Parts, session: &Session) -> Result<(), Refused> {
 }
 
 /// A basic-auth change must not come from a page of another site: browsers send `Origin`
-/// on cross-site requests, and it must then name this host.
-fn check_same_origin(parts: &Parts) -> Result<(), Refused> {
+/// on cross-site requests, and it must then be this server — PUBLIC_BASE_URL's origin (what
+/// browsers see behind a reverse proxy) or the `Host` the request was sent to.
+fn check_same_origin(parts: &Parts, public_base_url: &str) -> Result<(), Refused> {
     if !changes_state(&parts.method) {
         return Ok(());
     }
@@ -191,7 +192,10 @@ fn check_same_origin(parts: &Parts) -> Result<(), Refused> {
         .get(header::HOST)
         .and_then(|v| v.to_str().ok());
     let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-    if host.is_some() && origin_host == host {
+    let public_origin = public_base_url
+        .split_once("://")
+        .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)));
+    if public_origin.as_deref() == Some(origin) || (host.is_some() && origin_host == host) {
         Ok(())
     } else {
         Err(Refused::forbidden(format!(

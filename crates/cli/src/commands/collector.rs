@@ -12,8 +12,10 @@ use tokio::task::JoinHandle;
 
 pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let store = super::open_store(settings).await?;
+    let stored_logs = crate::logging::StoredLogs::start(settings, &store);
     tracing::info!(database = %store.url(), "database ready");
-    let spotify = super::spotify_access(settings, &store)?;
+    let metrics_server = super::serve::spawn_metrics_server(settings).await?;
+    let spotify = super::spotify_access(settings, &store).await?;
     if spotify.is_none() {
         tracing::info!(
             "SPOTIFY_CLIENT_ID is not set: only import jobs run (no initial sync, no polling)"
@@ -21,6 +23,10 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     }
     let collector = collector(settings, &store, spotify);
     collector.run(super::serve::shutdown_signal()).await;
+    if let Some(metrics_server) = metrics_server {
+        let _ = metrics_server.await;
+    }
+    stored_logs.stop().await;
     store.close().await;
     Ok(())
 }

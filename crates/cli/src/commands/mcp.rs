@@ -33,7 +33,7 @@ pub async fn run(settings: &Settings, args: McpArgs) -> anyhow::Result<()> {
     };
     let context = ToolContext {
         analytics: Analytics::new(store.clone(), settings.default_min_ms_played),
-        spotify: super::spotify_access(settings, &store)?,
+        spotify: super::spotify_access(settings, &store).await?,
     };
     let server = McpServer::for_stdio(Catalog::new(), context, principal);
     tracing::info!("MCP over stdio ready");

@@ -1,7 +1,7 @@
 //! Polling with the `after` cursor across cycles, and the coverage gap of a full page.
 
 use super::*;
-use spotify_history_collector::FULL_PAGE_GAP_REASON;
+use spotify_history_collector::{FULL_PAGE_GAP_REASON, POLL_OVERLAP_MS};
 use spotify_history_core::Source;
 use spotify_history_testkit::store_test;
 
@@ -31,10 +31,11 @@ store_test!(
             );
             assert_eq!(h.stored(user).await, h.played(&ann), "after hour {hour}");
         }
-        // A cycle with nothing new asks from the newest play and stores nothing.
+        // A cycle with nothing new sees again only the overlap (the newest play, within
+        // POLL_OVERLAP_MS) and stores nothing.
         let idle = cycle(&collector).await;
         let poll = outcome_of(&idle, JobKind::Poll, user);
-        assert_eq!((poll.fetched, poll.inserted), (0, 0));
+        assert_eq!((poll.fetched, poll.inserted), (1, 0));
 
         let played = h.played(&ann);
         assert_eq!(played.len(), 52, "6 hours at one play per 7 minutes");
@@ -42,8 +43,8 @@ store_test!(
         let after = h.spotify.requests_to(RECENTLY_PLAYED);
         assert_eq!(
             after.last().and_then(|r| r.query_param("after")),
-            Some(played.last().unwrap().0.to_string()),
-            "polls ask after the newest play stored"
+            Some((played.last().unwrap().0 - POLL_OVERLAP_MS).to_string()),
+            "polls ask from a little before the newest play stored"
         );
 
         let listens = h.store().stored_listens(user).await.unwrap();

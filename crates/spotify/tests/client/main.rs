@@ -1,5 +1,6 @@
 //! The Spotify client against the fake Spotify server, over real HTTP.
 
+mod access;
 mod failures;
 mod oauth;
 mod recently_played;

@@ -1,6 +1,7 @@
 //! Store behaviour, run on SQLite always and on PostgreSQL when TEST_DATABASE_URL is set.
 
 mod listens;
+mod logs;
 
 use spotify_history_store::{BackendKind, StoreError};
 use spotify_history_testkit::{TestDb, store_test};

@@ -1,11 +1,13 @@
 //! `GET /auth/callback?code&state` (or `?error&state`): where Spotify sends the listener
-//! back. Finishes the sign-in, then redirects to `next` or shows the signed-in page with the
-//! listener's MCP token (made on their first sign-in only).
+//! back. Finishes the sign-in, then redirects to `next`, or starts a listener session and
+//! redirects to `/me`, which shows the MCP token made on their first sign-in (once).
 
 use super::not_configured;
-use super::pages::{Problem, SignedInPage, TokenSummary, render};
+use super::pages::Problem;
 use super::state::{SignInState, StateError, clear_cookie};
 use crate::AppState;
+use crate::me::new_token;
+use crate::session::SessionKind;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -25,7 +27,7 @@ pub(crate) struct CallbackQuery {
     error: Option<String>,
 }
 
-/// The signed-in page, a redirect to `next`, or an error page saying what to do.
+/// A redirect to `next` or `/me`, or an error page saying what to do.
 pub(crate) async fn callback(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -97,12 +99,17 @@ async fn finish(
             })?;
             Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
         }
-        None => signed_in_page(app, &user).await,
+        None => to_own_page(app, spotify.cipher(), &user).await,
     }
 }
 
-/// The page after signing in: a new token on the first sign-in, else the existing tokens.
-async fn signed_in_page(app: &AppState, user: &User) -> Result<Response, Problem> {
+/// Starts the listener's session and sends them to `/me`, with the token of a first sign-in
+/// in a sealed cookie that page shows once.
+async fn to_own_page(
+    app: &AppState,
+    cipher: &spotify_history_spotify::TokenCipher,
+    user: &User,
+) -> Result<Response, Problem> {
     let tokens = app
         .store
         .list_api_tokens(Some(user.id))
@@ -110,7 +117,7 @@ async fn signed_in_page(app: &AppState, user: &User) -> Result<Response, Problem
         .map_err(|err| signed_in_but(err, "list your tokens"))?;
     // A token is made once: after an administrator revoked a listener's tokens, signing in
     // again must not hand out a new one.
-    let new_token = if tokens.is_empty() {
+    let first_token = if tokens.is_empty() {
         let created = app
             .store
             .create_api_token(Some(user.id), SIGN_IN_TOKEN_NAME)
@@ -120,26 +127,23 @@ async fn signed_in_page(app: &AppState, user: &User) -> Result<Response, Problem
     } else {
         None
     };
-    let mcp_url = format!("{}/mcp", app.mcp.public_base_url);
-    let page = SignedInPage {
-        display_name: user
-            .display_name
-            .clone()
-            .unwrap_or_else(|| user.name.clone()),
-        user_name: user.name.clone(),
-        claude_command: SignedInPage::claude_command(&mcp_url, new_token.as_deref()),
-        mcp_url,
-        new_token,
-        tokens: tokens
-            .into_iter()
-            .map(|t| TokenSummary {
-                active: t.is_active(),
-                name: t.name,
-                prefix: t.prefix,
-            })
-            .collect(),
-    };
-    Ok(render(&page))
+    let (_, session_cookie) = app.sessions.start(SessionKind::Listener(user.id));
+    let mut response = (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, HeaderValue::from_static("/me")),
+            (header::SET_COOKIE, session_cookie),
+        ],
+    )
+        .into_response();
+    if let Some(token) = first_token {
+        let secure = app.mcp.public_base_url.starts_with("https://");
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            new_token::set_cookie(cipher, user.id, &token, secure),
+        );
+    }
+    Ok(response)
 }
 
 fn start_again(code: &'static str, message: impl Into<String>) -> Problem {

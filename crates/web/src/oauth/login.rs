@@ -8,7 +8,7 @@ use super::state::SignInState;
 use crate::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use spotify_history_spotify::{Pkce, SCOPES};
@@ -23,11 +23,21 @@ pub(crate) struct LoginQuery {
 pub(crate) async fn login(
     State(app): State<AppState>,
     headers: HeaderMap,
+    uri: Uri,
     query: Result<Query<LoginQuery>, QueryRejection>,
 ) -> Response {
     let Some(spotify) = &app.spotify else {
         return not_configured().respond(&headers);
     };
+    // The sign-in cookie belongs to the host it is set on, and Spotify sends the browser back
+    // to the redirect URI's host (127.0.0.1, never `localhost`): start on that host.
+    let redirect_uri = &spotify.client().app().redirect_uri;
+    if let Some(origin) = other_origin(&headers, redirect_uri) {
+        let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+        if let Ok(location) = HeaderValue::from_str(&format!("{origin}/auth/login{query}")) {
+            return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+        }
+    }
     let next = match query {
         Ok(Query(query)) => query.next.filter(|n| !n.is_empty()),
         Err(rejection) => return bad_link(rejection.body_text()).respond(&headers),
@@ -64,6 +74,19 @@ pub(crate) async fn login(
         ],
     )
         .into_response()
+}
+
+/// The redirect URI's origin when the request came to `localhost` but Spotify will send the
+/// browser back to `127.0.0.1` (it refuses `localhost` redirect URIs). Only that case: behind
+/// a reverse proxy the Host may legitimately differ from the public redirect URI.
+fn other_origin(headers: &HeaderMap, redirect_uri: &str) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let hostname = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    let (scheme, rest) = redirect_uri.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let to_loopback_ip = authority.starts_with("127.0.0.1");
+    (hostname.eq_ignore_ascii_case("localhost") && to_loopback_ip)
+        .then(|| format!("{scheme}://{authority}"))
 }
 
 fn bad_link(why: String) -> Problem {

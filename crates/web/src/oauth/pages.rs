@@ -1,44 +1,11 @@
-//! What a listener sees during sign-in: the page after signing in (with their MCP token)
-//! and the error pages, as server-rendered HTML (askama escapes every value), or as the API's
-//! JSON error for clients that ask for JSON. Every answer carries headers that keep a token
+//! What a listener sees when sign-in fails: error pages, as server-rendered HTML (askama
+//! escapes every value), or as the API's JSON error for clients that ask for JSON. Every answer carries headers that keep a token
 //! out of caches, referrers and other sites' frames.
 
 use crate::ApiError;
 use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-
-/// One of the user's API tokens, as the page lists it (never the token itself).
-pub(crate) struct TokenSummary {
-    pub name: String,
-    pub prefix: String,
-    pub active: bool,
-}
-
-/// The page after signing in.
-#[derive(Template)]
-#[template(path = "auth/signed_in.html")]
-pub(crate) struct SignedInPage {
-    pub display_name: String,
-    /// The `--user` name for the CLI.
-    pub user_name: String,
-    pub mcp_url: String,
-    /// The token made by this sign-in, shown this once; `None` when the user had one already.
-    pub new_token: Option<String>,
-    /// The user's earlier tokens, when no new one was made.
-    pub tokens: Vec<TokenSummary>,
-    pub claude_command: String,
-}
-
-impl SignedInPage {
-    /// `claude mcp add` for this server, with the new token or a placeholder.
-    pub(crate) fn claude_command(mcp_url: &str, token: Option<&str>) -> String {
-        format!(
-            "claude mcp add --transport http spotify-history {mcp_url} --header \"Authorization: Bearer {}\"",
-            token.unwrap_or("<your token>")
-        )
-    }
-}
 
 #[derive(Template)]
 #[template(path = "auth/problem.html")]
@@ -166,31 +133,6 @@ pub(crate) async fn page_headers(mut response: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_are_escaped_on_the_signed_in_page() {
-        let page = SignedInPage {
-            display_name: "<script>alert('x')</script> & Ann".into(),
-            user_name: "ann".into(),
-            mcp_url: "https://music.example.org/mcp".into(),
-            new_token: Some("sph_abc".into()),
-            tokens: Vec::new(),
-            claude_command: SignedInPage::claude_command(
-                "https://music.example.org/mcp",
-                Some("sph_abc"),
-            ),
-        };
-        let html = page.render().unwrap();
-        assert!(!html.contains("<script>"), "{html}");
-        assert!(
-            html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"),
-            "{html}"
-        );
-        assert!(html.contains("sph_abc"));
-        assert!(html.contains(
-            "claude mcp add --transport http spotify-history https://music.example.org/mcp"
-        ));
-    }
 
     #[test]
     fn browsers_get_html_and_api_clients_json() {

@@ -89,6 +89,7 @@ async fn start(store: &Store, spotify_configured: bool) -> Live {
         spotify: access,
         auth_rate_limit_per_minute: 1_000,
         sessions: spotify_history_web::Sessions::new(crate::test_cipher(), false),
+        uploads: crate::test_uploads(),
     });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Live {

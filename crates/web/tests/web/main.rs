@@ -1,8 +1,14 @@
 //! The HTTP application, driven in-process with tower's `oneshot`, and over real HTTP.
 
+mod admin_api;
+mod browser;
+mod http_policy;
 mod live_tools;
 mod mcp;
+mod metrics;
 mod sign_in;
+mod stored_logs;
+mod ui;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -15,14 +21,20 @@ use spotify_history_web::{AppState, Authenticator, router};
 use tower::ServiceExt;
 
 fn app(store: &Store) -> axum::Router {
-    router(AppState {
+    router(state(store))
+}
+
+/// The state of the apps under test: no admin token configured, no Spotify.
+fn state(store: &Store) -> AppState {
+    AppState {
         store: store.clone(),
         auth: Authenticator::new(store.clone(), None),
         mcp: McpState::new(store.clone(), 30_000, 60, "http://127.0.0.1:8000"),
         spotify: None,
         auth_rate_limit_per_minute: 1_000,
         sessions: spotify_history_web::Sessions::new(crate::test_cipher(), false),
-    })
+        uploads: crate::test_uploads(),
+    }
 }
 
 async fn get_json(app: axum::Router, path: &str) -> (StatusCode, Value) {
@@ -70,4 +82,12 @@ store_test!(unknown_paths_get_a_json_404, |db| {
 pub(crate) fn test_cipher() -> spotify_history_spotify::TokenCipher {
     let key = spotify_history_core::Secret::new("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=");
     spotify_history_spotify::TokenCipher::new(&key).unwrap()
+}
+
+/// Uploads of the apps under test go to a temporary directory, at most 64 MiB each.
+pub(crate) fn test_uploads() -> spotify_history_web::Uploads {
+    spotify_history_web::Uploads::new(
+        std::env::temp_dir().join("spotify-history-test-uploads"),
+        64 * 1024 * 1024,
+    )
 }

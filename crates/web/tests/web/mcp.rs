@@ -72,6 +72,7 @@ async fn start(store: &Store, calls_per_minute: u32) -> Running {
         spotify: None,
         auth_rate_limit_per_minute: 1_000,
         sessions: spotify_history_web::Sessions::new(crate::test_cipher(), false),
+        uploads: crate::test_uploads(),
     });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Running {

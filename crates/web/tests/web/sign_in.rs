@@ -19,15 +19,15 @@ use spotify_history_web::{AppState, Authenticator, router};
 const KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
 
 /// The app on a real port with Spotify configured against a fake.
-struct App {
-    base: String,
-    spotify: FakeSpotify,
+pub(crate) struct App {
+    pub(crate) base: String,
+    pub(crate) spotify: FakeSpotify,
     client: SpotifyClient,
     cipher: TokenCipher,
     store: Store,
 }
 
-async fn start(store: &Store, auth_per_minute: u32) -> App {
+pub(crate) async fn start(store: &Store, auth_per_minute: u32) -> App {
     let spotify = FakeSpotify::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -53,6 +53,7 @@ async fn start(store: &Store, auth_per_minute: u32) -> App {
         spotify: Some(access),
         auth_rate_limit_per_minute: auth_per_minute,
         sessions: spotify_history_web::Sessions::new(cipher.clone(), false),
+        uploads: crate::test_uploads(),
     });
     // The real `serve`, so requests carry the client address the rate limit counts by.
     tokio::spawn(spotify_history_web::serve(
@@ -69,34 +70,54 @@ async fn start(store: &Store, auth_per_minute: u32) -> App {
     }
 }
 
-/// A browser: follows nothing by itself, keeps the app's sign-in cookie.
-struct Browser {
+/// A browser: follows nothing by itself, keeps the app's cookies (sign-in nonce, session,
+/// new token) and sends them all back.
+pub(crate) struct Browser {
     http: reqwest::Client,
-    cookie: Option<String>,
+    cookies: std::collections::BTreeMap<String, String>,
 }
 
 impl Browser {
-    fn new() -> Browser {
+    pub(crate) fn new() -> Browser {
         Browser {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            cookie: None,
+            cookies: Default::default(),
         }
     }
 
-    async fn get(&mut self, url: &str) -> reqwest::Response {
-        let mut request = self.http.get(url).header("accept", "text/html");
-        if let Some(cookie) = &self.cookie {
-            request = request.header(COOKIE, cookie.as_str());
+    pub(crate) async fn get(&mut self, url: &str) -> reqwest::Response {
+        let request = self.http.get(url).header("accept", "text/html");
+        self.send(request).await
+    }
+
+    /// Sends `request` with the cookies, and keeps the ones the answer sets.
+    pub(crate) async fn send(&mut self, mut request: reqwest::RequestBuilder) -> reqwest::Response {
+        if !self.cookies.is_empty() {
+            let header: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request = request.header(COOKIE, header.join("; "));
         }
         let response = request.send().await.unwrap();
-        if let Some(set) = response.headers().get(SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
-            self.cookie = (!pair.ends_with('=')).then_some(pair);
+        for set in response.headers().get_all(SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
         }
         response
+    }
+
+    pub(crate) fn has_cookie(&self, name: &str) -> bool {
+        self.cookies.contains_key(name)
     }
 
     /// `/auth/login` (with `query`, e.g. `?next=...`) and Spotify's `/authorize`: returns the
@@ -120,7 +141,7 @@ impl Browser {
     }
 
     /// The whole sign-in; returns the callback's answer.
-    async fn sign_in(&mut self, app: &App, query: &str) -> reqwest::Response {
+    pub(crate) async fn sign_in(&mut self, app: &App, query: &str) -> reqwest::Response {
         let callback = self.through_spotify(app, query).await;
         self.get(&callback).await
     }
@@ -155,9 +176,9 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
     url.into()
 }
 
-/// The token shown on the signed-in page, if any.
-fn shown_token(page: &str) -> Option<String> {
-    let start = page.find(r#"id="token">"#)? + r#"id="token">"#.len();
+/// The new token shown on `/me`, if any.
+pub(crate) fn shown_token(page: &str) -> Option<String> {
+    let start = page.find(r#"id="new-token">"#)? + r#"id="new-token">"#.len();
     let end = start + page[start..].find("</pre>")?;
     Some(page[start..end].trim().to_owned())
 }
@@ -172,7 +193,7 @@ async fn spotify_user(store: &Store, spotify_id: &str) -> Vec<User> {
         .collect()
 }
 
-fn ann(app: &App) -> FakeUser {
+pub(crate) fn ann(app: &App) -> FakeUser {
     let ann = app.spotify.add_user("ann-spotify", "Ann <b>Ö</b>");
     app.spotify.set_next_login(&ann);
     ann
@@ -184,12 +205,39 @@ store_test!(
         let app = start(&db.store, 1_000).await;
         ann(&app);
         let mut browser = Browser::new();
-        let page = browser.sign_in(&app, "").await;
+        let back = browser.sign_in(&app, "").await;
 
+        // The callback starts a listener session and sends the browser to its own page.
+        assert_eq!(back.status(), 303);
+        assert_eq!(location(&back), "/me");
+        let headers = back.headers().clone();
+        assert_eq!(headers[CACHE_CONTROL], "no-store");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        let set: Vec<&str> = headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert!(
+            set.iter()
+                .any(|c| c.starts_with("sph_sign_in=;") && c.contains("Max-Age=0")),
+            "the sign-in cookie is cleared: {set:?}"
+        );
+        assert!(
+            set.iter()
+                .any(|c| c.starts_with("sph_session=") && c.contains("HttpOnly"))
+        );
+        let carried = set
+            .iter()
+            .find(|c| c.starts_with("sph_new_token="))
+            .expect("the first token travels to /me")
+            .to_string();
+        assert!(!browser.has_cookie("sph_sign_in"));
+
+        let page = browser.get(&format!("{}/me", app.base)).await;
         assert_eq!(page.status(), 200);
         let headers = page.headers().clone();
         assert_eq!(headers[CACHE_CONTROL], "no-store");
-        assert_eq!(headers["referrer-policy"], "no-referrer");
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert!(
             headers["content-type"]
@@ -197,12 +245,8 @@ store_test!(
                 .unwrap()
                 .starts_with("text/html")
         );
-        assert!(
-            headers[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"),
-            "the sign-in cookie is cleared"
-        );
         let body = page.text().await.unwrap();
-        assert!(body.contains("Signed in as Ann "), "{body}");
+        assert!(body.contains("Hello, Ann "), "{body}");
         assert!(
             !body.contains("<b>Ö</b>"),
             "the display name is escaped: {body}"
@@ -211,7 +255,9 @@ store_test!(
         assert!(token.starts_with("sph_"), "{token}");
         let mcp_url = format!("{}/mcp", app.base);
         assert!(
-            body.contains(&format!("MCP server URL: <code>{mcp_url}</code>")),
+            body.contains(&format!(
+                r#"MCP server URL: <code id="mcp-url">{mcp_url}</code>"#
+            )),
             "{body}"
         );
         assert!(body.contains(&format!(
@@ -219,6 +265,21 @@ store_test!(
     )) || body.contains(&format!(
         "claude mcp add --transport http spotify-history {mcp_url} --header &quot;Authorization: Bearer {token}&quot;"
     )), "{body}");
+
+        assert!(
+            !carried.contains(&token),
+            "the token travels sealed: {carried}"
+        );
+        // Shown once: the cookie that carried it is gone, and so is the token on a reload.
+        assert!(!browser.has_cookie("sph_new_token"));
+        let again = browser
+            .get(&format!("{}/me", app.base))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(shown_token(&again), None);
+        assert!(!again.contains(&token), "the token is never shown twice");
 
         // The token works on the tool surface.
         let tools = reqwest::Client::new()
@@ -300,7 +361,14 @@ store_test!(
     |db| {
         let app = start(&db.store, 1_000).await;
         ann(&app);
-        let first = Browser::new().sign_in(&app, "").await.text().await.unwrap();
+        let mut browser = Browser::new();
+        browser.sign_in(&app, "").await;
+        let first = browser
+            .get(&format!("{}/me", app.base))
+            .await
+            .text()
+            .await
+            .unwrap();
         let first_token = shown_token(&first).unwrap();
         let user = spotify_user(&app.store, "ann-spotify").await.remove(0);
         app.store
@@ -308,16 +376,23 @@ store_test!(
             .await
             .unwrap();
 
-        let again = Browser::new().sign_in(&app, "").await;
-        assert_eq!(again.status(), 200);
+        let mut browser = Browser::new();
+        let again = browser.sign_in(&app, "").await;
+        assert_eq!(again.status(), 303);
+        assert_eq!(location(&again), "/me");
+        assert!(
+            !browser.has_cookie("sph_new_token"),
+            "no new token to carry"
+        );
+        let again = browser.get(&format!("{}/me", app.base)).await;
         assert_eq!(again.headers()[CACHE_CONTROL], "no-store");
         let body = again.text().await.unwrap();
-        assert!(body.contains("Signed in as Ann"), "{body}");
-        assert!(body.contains("You already have a token"), "{body}");
+        assert!(body.contains("Hello, Ann"), "{body}");
         assert!(
-            body.contains("spotify-history tokens create --user ann-spotify"),
-            "{body}"
+            body.contains("mcp (sign-in)"),
+            "the existing token is listed: {body}"
         );
+        assert!(body.contains("Create token"), "{body}");
         assert_eq!(shown_token(&body), None);
         assert!(!body.contains(&first_token), "old tokens are never shown");
 
@@ -442,7 +517,8 @@ store_test!(tampered_expired_or_foreign_states_are_refused, |db| {
         &fernet.encrypt_at_time(&payload, now - 9 * 60),
     );
     let answer = browser.get(&recent).await;
-    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.status(), 303);
+    assert_eq!(location(&answer), "/me");
     assert_eq!(spotify_user(&app.store, "ann-spotify").await.len(), 1);
 });
 
