@@ -1,8 +1,10 @@
-//! Receiving a Spotify export over HTTP: the multipart `file` field is streamed to a file in
-//! the upload directory (never held in memory), IMPORT_MAX_ZIP_SIZE_MB is enforced while the
-//! bytes arrive, and the file becomes an import job the collector runs. Used by the admin
-//! UI's upload and the listener's own upload on `/me`.
+//! Receiving a Spotify export over HTTP: the bytes are streamed to a `.part` file in the upload
+//! directory (never held in memory), IMPORT_MAX_ZIP_SIZE_MB is enforced while they arrive, the
+//! file is renamed into place when complete (and removed if the upload fails or the client
+//! goes away), and it becomes an import job the collector runs. [`UploadFile`] is used by the
+//! admin API's upload; [`receive`] by the admin UI's form and the listener's own on `/me`.
 
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
@@ -47,12 +49,10 @@ pub(crate) enum UploadError {
     NoFile,
     #[error("choose the user the export belongs to (a `user_id` before the file)")]
     NoUser,
-    #[error("the file is larger than IMPORT_MAX_ZIP_SIZE_MB allows ({} MiB): nothing was kept", .max_bytes / (1024 * 1024))]
-    TooLarge { max_bytes: u64 },
     #[error("the upload could not be read ({0}): send it again as multipart/form-data")]
     Multipart(String),
-    #[error("the file could not be saved on the server: {0}")]
-    Disk(#[from] std::io::Error),
+    #[error(transparent)]
+    Save(#[from] SaveError),
     #[error("the import could not be queued: {0}")]
     Store(#[from] StoreError),
 }
@@ -63,9 +63,28 @@ impl UploadError {
             UploadError::NoFile | UploadError::NoUser | UploadError::Multipart(_) => {
                 StatusCode::BAD_REQUEST
             }
-            UploadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            UploadError::Save(err) => err.status(),
             UploadError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
-            UploadError::Disk(_) | UploadError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            UploadError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl SaveError {
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            SaveError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            SaveError::NotZip | SaveError::BrokenOff(_) => StatusCode::BAD_REQUEST,
+            SaveError::Disk(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            SaveError::TooLarge { .. } => "too_large",
+            SaveError::NotZip => "not_a_zip",
+            SaveError::BrokenOff(_) => "bad_request",
+            SaveError::Disk(_) => "internal",
         }
     }
 }
@@ -104,14 +123,11 @@ pub(crate) async fn receive(
         let user = user.ok_or(UploadError::NoUser)?;
         // The user must exist before a byte is written.
         store.get_user(user).await?;
-        tokio::fs::create_dir_all(&uploads.dir).await?;
-        // An absolute path: the collector that runs the job may have another working dir.
-        let dir = tokio::fs::canonicalize(&uploads.dir).await?;
-        let path = dir.join(format!("user-{user}-{}", disk_name(&original)));
-        // Removed again unless kept below: on an error, and when the client goes away
-        // mid-upload (the handler is then dropped here).
-        let mut partial = PartialFile(Some(path.clone()));
-        let size = save(field, &path, uploads.max_bytes).await?;
+        let mut file = UploadFile::create(&uploads.dir, user, extension(&original)).await?;
+        let size = file
+            .write(Chunks::Field(Box::new(field)), uploads.max_bytes, false)
+            .await?;
+        let path = file.keep().await?;
         let queued = store
             .create_import_job(&NewImportJob {
                 user,
@@ -122,47 +138,16 @@ pub(crate) async fn receive(
             .await;
         return match queued {
             Ok(job) => {
-                partial.keep();
                 tracing::info!(import_job = %job, %user, file = %original, size, "upload queued for import");
                 Ok(job)
             }
-            Err(err) => Err(err.into()),
+            Err(err) => {
+                let _ = tokio::fs::remove_file(&path).await;
+                Err(err.into())
+            }
         };
     }
     Err(UploadError::NoFile)
-}
-
-/// A file being written, deleted when dropped unless kept.
-struct PartialFile(Option<PathBuf>);
-
-impl PartialFile {
-    fn keep(&mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for PartialFile {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-async fn save(mut field: Field<'_>, path: &Path, max_bytes: u64) -> Result<u64, UploadError> {
-    // Names are random: an existing file is never overwritten.
-    let mut file = tokio::fs::File::create_new(path).await?;
-    let mut size = 0u64;
-    while let Some(chunk) = field.chunk().await? {
-        size += chunk.len() as u64;
-        if size > max_bytes {
-            return Err(UploadError::TooLarge { max_bytes });
-        }
-        file.write_all(&chunk).await?;
-    }
-    file.flush().await?;
-    file.sync_all().await?;
-    Ok(size)
 }
 
 /// The name people see: the last path component, without control characters, at most 200
@@ -177,26 +162,184 @@ fn display_name(raw: &str) -> String {
         .to_owned()
 }
 
-/// The name on disk: random (so uploads never collide or overwrite), keeping a tame
-/// version of the original for whoever looks at the directory and the extension the
-/// importer reads the format from.
-fn disk_name(original: &str) -> String {
-    let mut random = [0u8; 8];
-    rand::rng().fill_bytes(&mut random);
-    let tame: String = original
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
+/// The extension the importer reads the format from: `json` for a JSON file, else `zip`.
+fn extension(original: &str) -> &'static str {
+    if original.to_ascii_lowercase().ends_with(".json") {
+        "json"
+    } else {
+        "zip"
+    }
+}
+
+/// A ZIP starts with a local file header, or (empty archive) the end-of-directory record.
+const ZIP_MAGIC: [&[u8; 4]; 2] = [b"PK\x03\x04", b"PK\x05\x06"];
+
+/// Why bytes could not be saved; the partial file is gone in every case.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SaveError {
+    #[error("the file is larger than IMPORT_MAX_ZIP_SIZE_MB allows ({} MiB): nothing was kept", .max_bytes / (1024 * 1024))]
+    TooLarge { max_bytes: u64 },
+    #[error(
+        "the upload is not a ZIP file: upload the export ZIP Spotify sent (my_spotify_data.zip) as it is"
+    )]
+    NotZip,
+    #[error("the upload broke off: {0}")]
+    BrokenOff(String),
+    #[error("the file could not be saved on the server: {0}; check free space under DATA_DIR")]
+    Disk(#[from] std::io::Error),
+}
+
+/// Where the bytes of an upload arrive from.
+pub(crate) enum Chunks<'a> {
+    Raw(Body),
+    Field(Box<Field<'a>>),
+}
+
+impl Chunks<'_> {
+    /// The next piece of the upload, `None` at its end.
+    async fn next(&mut self) -> Result<Option<Bytes>, SaveError> {
+        match self {
+            Chunks::Raw(body) => loop {
+                let frame =
+                    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx)).await;
+                match frame {
+                    None => return Ok(None),
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            return Ok(Some(data));
+                        }
+                    }
+                    Some(Err(e)) => return Err(SaveError::BrokenOff(e.to_string())),
+                }
+            },
+            Chunks::Field(field) => field
+                .chunk()
+                .await
+                .map_err(|e| SaveError::BrokenOff(e.body_text())),
+        }
+    }
+}
+
+/// The file an upload is written to: `<name>.part` until complete, removed if the upload
+/// fails or is abandoned (the client went away and the handler was dropped).
+pub(crate) struct UploadFile {
+    part: PathBuf,
+    done: PathBuf,
+    file: tokio::fs::File,
+    kept: bool,
+}
+
+impl UploadFile {
+    /// A new, uniquely named file of `user` in `dir` (made if missing), with an absolute path:
+    /// the collector that runs the job may have another working directory.
+    pub(crate) async fn create(
+        dir: &Path,
+        user: UserId,
+        extension: &str,
+    ) -> Result<UploadFile, SaveError> {
+        tokio::fs::create_dir_all(dir).await?;
+        let dir = tokio::fs::canonicalize(dir).await?;
+        let mut random = [0u8; 8];
+        rand::rng().fill_bytes(&mut random);
+        let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let stem = format!(
+            "user-{user}-{}-{hex}",
+            jiff::Timestamp::now().as_millisecond()
+        );
+        let part = dir.join(format!("{stem}.{extension}.part"));
+        let done = dir.join(format!("{stem}.{extension}"));
+        let file = tokio::fs::File::create_new(&part).await?;
+        Ok(UploadFile {
+            part,
+            done,
+            file,
+            kept: false,
         })
-        .take(80)
-        .collect();
-    let tame = tame.trim_start_matches('.');
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}-{tame}")
+    }
+
+    /// Streams `chunks` into the file, refusing more than `max_bytes` and, with `zip_only`,
+    /// anything that does not start like a ZIP; returns the bytes written.
+    pub(crate) async fn write(
+        &mut self,
+        mut chunks: Chunks<'_>,
+        max_bytes: u64,
+        zip_only: bool,
+    ) -> Result<u64, SaveError> {
+        let mut written: u64 = 0;
+        let mut head: Vec<u8> = Vec::with_capacity(4);
+        while let Some(chunk) = chunks.next().await? {
+            written = written.saturating_add(chunk.len() as u64);
+            if written > max_bytes {
+                return Err(SaveError::TooLarge { max_bytes });
+            }
+            if zip_only && head.len() < 4 {
+                let wanted = (4 - head.len()).min(chunk.len());
+                head.extend_from_slice(&chunk[..wanted]);
+                if head.len() == 4 && !ZIP_MAGIC.iter().any(|m| head == m.as_slice()) {
+                    return Err(SaveError::NotZip);
+                }
+            }
+            self.file.write_all(&chunk).await?;
+        }
+        if zip_only && head.len() < 4 {
+            return Err(SaveError::NotZip);
+        }
+        self.file.flush().await?;
+        Ok(written)
+    }
+
+    /// Keeps the complete upload under its final name and returns it.
+    pub(crate) async fn keep(mut self) -> Result<PathBuf, SaveError> {
+        self.file.sync_all().await?;
+        tokio::fs::rename(&self.part, &self.done).await?;
+        self.kept = true;
+        Ok(self.done.clone())
+    }
+}
+
+impl Drop for UploadFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.part);
+        }
+    }
+}
+
+/// Deletes a user with all their data, and the uploaded exports of their import jobs.
+/// Returns how many uploaded files were removed.
+pub(crate) async fn delete_user_and_uploads(
+    store: &Store,
+    uploads: &Uploads,
+    user: UserId,
+) -> Result<usize, StoreError> {
+    // Read before the rows go: deleting the user deletes their import jobs.
+    let files = store.import_job_files(user).await?;
+    store.delete_user(user).await?;
+    Ok(remove_uploads(&uploads.dir, &files).await)
+}
+
+/// Removes those of `files` that lie in the upload directory (exports imported from
+/// elsewhere, e.g. by `spotify-history import`, are the operator's own files); best effort.
+async fn remove_uploads(dir: &Path, files: &[String]) -> usize {
+    let Ok(dir) = tokio::fs::canonicalize(dir).await else {
+        return 0;
+    };
+    let mut removed = 0;
+    for file in files {
+        let Ok(path) = tokio::fs::canonicalize(file).await else {
+            continue;
+        };
+        if !path.starts_with(&dir) {
+            continue;
+        }
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => removed += 1,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove an upload of a deleted user")
+            }
+        }
+    }
+    removed
 }
 
 #[cfg(test)]
@@ -211,9 +354,7 @@ mod tests {
         );
         assert_eq!(display_name("../../etc/passwd"), "passwd");
         assert_eq!(display_name("a\u{0}b\nc.zip"), "abc.zip");
-        let disk = disk_name("../Spotify Account Data.zip");
-        assert!(!disk.contains('/') && !disk.contains(' '), "{disk}");
-        assert!(disk.ends_with("-_Spotify_Account_Data.zip"), "{disk}");
-        assert_ne!(disk_name("x.zip"), disk_name("x.zip"));
+        assert_eq!(extension("StreamingHistory_music_0.JSON"), "json");
+        assert_eq!(extension("my_spotify_data.zip"), "zip");
     }
 }

@@ -8,22 +8,15 @@
 use super::imports::{ImportJobDetail, ImportJobView};
 use super::input::{Params, bad_request, user_id};
 use super::store_error;
+use crate::upload::{Chunks, SaveError, UploadFile};
 use crate::{AdminAccess, ApiError, AppState};
-use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use rand::RngCore;
 use serde::Deserialize;
-use spotify_history_core::UserId;
 use spotify_history_store::NewImportJob;
-use std::path::{Path, PathBuf};
-use tokio::io::AsyncWriteExt;
-
-/// A ZIP starts with a local file header, or (empty archive) the end-of-directory record.
-const ZIP_MAGIC: [&[u8; 4]; 2] = [b"PK\x03\x04", b"PK\x05\x06"];
 
 pub(super) fn routes() -> Router<AppState> {
     // Exports run to hundreds of MB: the default body limit would cut them off, so this
@@ -32,11 +25,6 @@ pub(super) fn routes() -> Router<AppState> {
         "/admin/imports/upload",
         post(upload).layer(DefaultBodyLimit::disable()),
     )
-}
-
-/// Uploaded files of `user` start with this, for whoever looks at the directory.
-fn file_prefix(user: UserId) -> String {
-    format!("user-{user}-")
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,7 +55,9 @@ async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let mut target = Target::create(&state.uploads.dir, user.id).await?;
+    let mut target = UploadFile::create(&state.uploads.dir, user.id, "zip")
+        .await
+        .map_err(save_error)?;
     let (file_name, written) = if content_type.starts_with("multipart/form-data") {
         let mut multipart = Multipart::from_request(request, &state)
             .await
@@ -86,7 +76,10 @@ async fn upload(
         })? {
             if field.name() == Some("file") {
                 let name = field.file_name().map(str::to_owned);
-                let written = target.write(Chunks::Field(Box::new(field)), max).await?;
+                let written = target
+                    .write(Chunks::Field(Box::new(field)), max, true)
+                    .await
+                    .map_err(save_error)?;
                 found = Some((name, written));
                 break;
             }
@@ -105,7 +98,10 @@ async fn upload(
     .iter()
     .any(|t| content_type.starts_with(t))
     {
-        let written = target.write(Chunks::Raw(request.into_body()), max).await?;
+        let written = target
+            .write(Chunks::Raw(request.into_body()), max, true)
+            .await
+            .map_err(save_error)?;
         (query.file_name.clone(), written)
     } else {
         return Err(ApiError::new(
@@ -115,7 +111,7 @@ async fn upload(
         ));
     };
     let file_name = display_name(file_name.as_deref());
-    let path = target.keep().await?;
+    let path = target.keep().await.map_err(save_error)?;
     let path_text = path.to_string_lossy().into_owned();
     let queued = state
         .store
@@ -177,158 +173,12 @@ fn display_name(sent: Option<&str>) -> String {
         .unwrap_or_else(|| "export.zip".to_owned())
 }
 
-/// Where the bytes arrive.
-enum Chunks<'a> {
-    Raw(Body),
-    Field(Box<axum::extract::multipart::Field<'a>>),
-}
-
-impl Chunks<'_> {
-    /// The next piece of the upload, `None` at its end.
-    async fn next(&mut self) -> Result<Option<Bytes>, ApiError> {
-        match self {
-            Chunks::Raw(body) => loop {
-                let frame =
-                    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx)).await;
-                match frame {
-                    None => return Ok(None),
-                    Some(Ok(frame)) => {
-                        if let Ok(data) = frame.into_data() {
-                            return Ok(Some(data));
-                        }
-                    }
-                    Some(Err(e)) => {
-                        return Err(bad_request(format!("the upload broke off: {e}")));
-                    }
-                }
-            },
-            Chunks::Field(field) => field
-                .chunk()
-                .await
-                .map_err(|e| bad_request(format!("the upload broke off: {}", e.body_text()))),
-        }
+/// An upload that could not be saved, as an API error (the partial file is already gone).
+fn save_error(err: SaveError) -> ApiError {
+    if let SaveError::Disk(e) = &err {
+        tracing::error!(error = %e, "cannot store an upload");
     }
-}
-
-/// The file an upload is written to: `<name>.part` until complete, removed if the upload
-/// fails or is abandoned (the client went away and the handler was dropped).
-struct Target {
-    part: PathBuf,
-    done: PathBuf,
-    file: tokio::fs::File,
-    kept: bool,
-}
-
-impl Target {
-    async fn create(dir: &Path, user: UserId) -> Result<Target, ApiError> {
-        let unavailable = |what: &str, e: std::io::Error| {
-            tracing::error!(dir = %dir.display(), error = %e, "cannot store an upload");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                format!(
-                    "cannot {what} in the upload directory {}: {e}; check DATA_DIR is writable",
-                    dir.display()
-                ),
-            )
-        };
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| unavailable("create it", e))?;
-        // An absolute path: the collector that runs the job may have another working dir.
-        let dir = tokio::fs::canonicalize(dir)
-            .await
-            .map_err(|e| unavailable("resolve it", e))?;
-        let mut random = [0u8; 8];
-        rand::rng().fill_bytes(&mut random);
-        let stem = format!(
-            "{}{}-{}",
-            file_prefix(user),
-            jiff::Timestamp::now().as_millisecond(),
-            random
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
-        let part = dir.join(format!("{stem}.zip.part"));
-        let done = dir.join(format!("{stem}.zip"));
-        let file = tokio::fs::File::create_new(&part)
-            .await
-            .map_err(|e| unavailable("create a file", e))?;
-        Ok(Target {
-            part,
-            done,
-            file,
-            kept: false,
-        })
-    }
-
-    /// Streams `chunks` into the file; returns the bytes written.
-    async fn write(&mut self, mut chunks: Chunks<'_>, max: u64) -> Result<u64, ApiError> {
-        let file = &mut self.file;
-        let mut written: u64 = 0;
-        let mut head: Vec<u8> = Vec::with_capacity(4);
-        while let Some(chunk) = chunks.next().await? {
-            written = written.saturating_add(chunk.len() as u64);
-            if written > max {
-                return Err(too_large(max));
-            }
-            if head.len() < 4 {
-                let wanted = (4 - head.len()).min(chunk.len());
-                head.extend_from_slice(&chunk[..wanted]);
-                if head.len() == 4 {
-                    check_zip(&head)?;
-                }
-            }
-            file.write_all(&chunk).await.map_err(write_failed)?;
-        }
-        if head.len() < 4 {
-            return Err(not_a_zip());
-        }
-        file.flush().await.map_err(write_failed)?;
-        Ok(written)
-    }
-
-    /// Keeps the complete upload under its final name and returns it.
-    async fn keep(mut self) -> Result<PathBuf, ApiError> {
-        self.file.sync_all().await.map_err(write_failed)?;
-        tokio::fs::rename(&self.part, &self.done)
-            .await
-            .map_err(write_failed)?;
-        self.kept = true;
-        Ok(self.done.clone())
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        if !self.kept {
-            let _ = std::fs::remove_file(&self.part);
-        }
-    }
-}
-
-fn check_zip(head: &[u8]) -> Result<(), ApiError> {
-    if ZIP_MAGIC.iter().any(|magic| head == magic.as_slice()) {
-        Ok(())
-    } else {
-        Err(not_a_zip())
-    }
-}
-
-fn not_a_zip() -> ApiError {
-    bad_request(
-        "the upload is not a ZIP file: upload the export ZIP Spotify sent (my_spotify_data.zip) as it is",
-    )
-}
-
-fn write_failed(e: std::io::Error) -> ApiError {
-    tracing::error!(error = %e, "cannot write an upload");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        format!("cannot write the upload to disk: {e}; check free space under DATA_DIR"),
-    )
+    ApiError::new(err.status(), err.code(), err.to_string())
 }
 
 #[cfg(test)]
@@ -336,10 +186,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn zip_magic_and_display_names() {
-        assert!(check_zip(b"PK\x03\x04").is_ok());
-        assert!(check_zip(b"PK\x05\x06").is_ok());
-        assert!(check_zip(b"{\"ts").is_err());
+    fn display_names_are_tamed() {
         assert_eq!(
             display_name(Some("C:\\Users\\ann\\my_spotify_data.zip")),
             "my_spotify_data.zip"

@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use spotify_history_analytics::{Scope, SyncStatus, UserSummary};
 use spotify_history_core::{User, UserId};
 use spotify_history_store::{ListenTotals, UserChanges};
-use std::path::Path;
 
 use super::input::Id;
 
@@ -273,47 +272,15 @@ async fn remove(
             ),
         ));
     }
-    // Read before the rows go: deleting the user deletes their import jobs.
-    let files = state
-        .store
-        .import_job_files(user.id)
-        .await
-        .map_err(store_error)?;
-    state
-        .store
-        .delete_user(user.id)
-        .await
-        .map_err(store_error)?;
-    let removed_files = remove_uploads(&state.uploads.dir, &files).await;
+    let removed_files =
+        crate::upload::delete_user_and_uploads(&state.store, &state.uploads, user.id)
+            .await
+            .map_err(store_error)?;
     tracing::warn!(user = %user.id, name = %user.name, removed_files, "admin deleted a user and all their data");
     Ok(Json(json!({
         "deleted": { "id": user.id, "name": user.name },
         "removed_uploads": removed_files,
     })))
-}
-
-/// Removes those of `files` that lie in the upload directory (exports imported from
-/// elsewhere, e.g. by `spotify-history import`, are the operator's own files); best effort.
-async fn remove_uploads(dir: &Path, files: &[String]) -> usize {
-    let Ok(dir) = tokio::fs::canonicalize(dir).await else {
-        return 0;
-    };
-    let mut removed = 0;
-    for file in files {
-        let Ok(path) = tokio::fs::canonicalize(file).await else {
-            continue;
-        };
-        if !path.starts_with(&dir) {
-            continue;
-        }
-        match tokio::fs::remove_file(&path).await {
-            Ok(()) => removed += 1,
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "could not remove an upload of a deleted user")
-            }
-        }
-    }
-    removed
 }
 
 /// `POST /admin/users/{id}/pause`: the collector leaves the user alone; their data stays.

@@ -70,7 +70,7 @@ pub(crate) async fn delete(
             ),
         ));
     }
-    app.store.delete_user(user.id).await?;
+    crate::upload::delete_user_and_uploads(&app.store, &app.uploads, user.id).await?;
     tracing::warn!(user = %user.id, "listener deleted their account");
     let mut response = done("/me", "account_deleted");
     response

@@ -276,7 +276,7 @@ pub(crate) async fn delete(
             user.name
         )));
     }
-    app.store.delete_user(user.id).await?;
+    crate::upload::delete_user_and_uploads(&app.store, &app.uploads, user.id).await?;
     tracing::warn!(user = id, name = %user.name, "user deleted from the admin UI");
     Ok(done("/admin/ui/users", "deleted"))
 }
