@@ -47,6 +47,10 @@ enum Command {
     Mcp(commands::mcp::McpArgs),
     /// Fill the database with a realistic synthetic history for a `demo` user
     Demo(commands::demo::DemoArgs),
+    /// Copy the SQLite database consistently while it serves (PostgreSQL: prints pg_dump)
+    Backup(commands::backup::BackupArgs),
+    /// Write a user's listens as JSONL or CSV, re-importable with `import`
+    Export(commands::export::ExportArgs),
     /// Measure performance and print the figures
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -118,6 +122,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => commands::import::run(&settings, args).await,
         Command::Mcp(args) => commands::mcp::run(&settings, args).await,
         Command::Demo(args) => commands::demo::run(&settings, args).await,
+        Command::Backup(args) => commands::backup::run(&settings, args).await,
+        Command::Export(args) => commands::export::run(&settings, args).await,
         Command::Bench(command) => commands::bench::run(&settings, command).await,
         Command::Keygen => {
             println!("{}", commands::keygen::generate_key());

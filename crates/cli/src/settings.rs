@@ -229,6 +229,18 @@ pub struct Settings {
     )]
     pub collector_interval_seconds: u64,
 
+    /// Seconds a collector's lease on a user or an import job lasts without renewal: how long
+    /// a crashed collector's work waits for another one (advanced; tests shorten it)
+    #[arg(
+        long,
+        env = "COLLECTOR_LEASE_SECONDS",
+        global = true,
+        value_name = "COLLECTOR_LEASE_SECONDS",
+        default_value_t = 300,
+        hide = true
+    )]
+    pub collector_lease_seconds: u64,
+
     /// Page backwards through recently-played at a user's first sync
     #[arg(long, env = "INITIAL_SYNC_ENABLED", global = true, value_name = "INITIAL_SYNC_ENABLED", default_value = "true", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub initial_sync_enabled: bool,
@@ -479,6 +491,7 @@ impl Settings {
                 "COLLECTOR_INTERVAL_SECONDS",
                 self.collector_interval_seconds,
             ),
+            ("COLLECTOR_LEASE_SECONDS", self.collector_lease_seconds),
             (
                 "INITIAL_SYNC_CONCURRENCY",
                 u64::from(self.initial_sync_concurrency),

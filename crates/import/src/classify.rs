@@ -17,6 +17,11 @@ pub enum FileKind {
     AccountMusic,
     /// `StreamingHistory_podcast_<N>.json`.
     AccountPodcast,
+    /// `spotify-history-export*.jsonl`: this service's own export, one JSON object per line
+    /// (see `spotify-history export`).
+    HistoryExportJsonl,
+    /// `spotify-history-export*.csv`: the same export as CSV with a header row.
+    HistoryExportCsv,
     /// Anything else (`Userdata.json`, `Playlist1.json`, the PDF read-me, ...): listed, ignored.
     Unknown,
 }
@@ -30,6 +35,8 @@ impl FileKind {
             FileKind::ExtendedEndsong => "extended_endsong",
             FileKind::AccountMusic => "account_music",
             FileKind::AccountPodcast => "account_podcast",
+            FileKind::HistoryExportJsonl => "history_export_jsonl",
+            FileKind::HistoryExportCsv => "history_export_csv",
             FileKind::Unknown => "unknown",
         }
     }
@@ -44,14 +51,15 @@ impl FileKind {
         self.source() == Some(Source::AccountData)
     }
 
-    /// The source its listens are recorded under; `None` for unknown files.
+    /// The source its listens are recorded under; `None` for unknown files and for this
+    /// service's own exports, whose records each name their source.
     pub fn source(self) -> Option<Source> {
         match self {
             FileKind::ExtendedAudio | FileKind::ExtendedVideo | FileKind::ExtendedEndsong => {
                 Some(Source::ExtendedExport)
             }
             FileKind::AccountMusic | FileKind::AccountPodcast => Some(Source::AccountData),
-            FileKind::Unknown => None,
+            FileKind::HistoryExportJsonl | FileKind::HistoryExportCsv | FileKind::Unknown => None,
         }
     }
 }
@@ -66,6 +74,14 @@ pub fn classify(path: &str) -> FileKind {
         return FileKind::Unknown;
     }
     let lower = base.to_ascii_lowercase();
+    if lower.starts_with("spotify-history-export") {
+        if lower.ends_with(".jsonl") {
+            return FileKind::HistoryExportJsonl;
+        }
+        if lower.ends_with(".csv") {
+            return FileKind::HistoryExportCsv;
+        }
+    }
     let Some(stem) = lower.strip_suffix(".json") else {
         return FileKind::Unknown;
     };
@@ -132,6 +148,12 @@ mod tests {
             ),
             ("StreamingHistory_music_0.json.bak", FileKind::Unknown),
             ("StreamingHistoryX.json", FileKind::Unknown),
+            (
+                "backups/spotify-history-export-ann.jsonl",
+                FileKind::HistoryExportJsonl,
+            ),
+            ("Spotify-History-Export.CSV", FileKind::HistoryExportCsv),
+            ("spotify-history-export.json", FileKind::Unknown),
             (
                 "__MACOSX/Spotify Extended Streaming History/._Streaming_History_Audio_2019_0.json",
                 FileKind::Unknown,

@@ -275,10 +275,10 @@ fn is_zip(path: &Path) -> Result<bool, ImportError> {
 /// A JSON file given by a name Spotify never uses (renamed by the user): look at its first
 /// fields to tell extended history from account data.
 fn sniff_kind(path: &Path) -> Result<FileKind, ImportError> {
-    let is_json = path
+    let extension = path
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    if !is_json {
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if !matches!(extension.as_deref(), Some("json" | "jsonl" | "csv")) {
         return Ok(FileKind::Unknown);
     }
     let mut head = Vec::new();
@@ -286,6 +286,13 @@ fn sniff_kind(path: &Path) -> Result<FileKind, ImportError> {
         .and_then(|f| f.take(FINGERPRINT_PREFIX_BYTES).read_to_end(&mut head))
         .map_err(|source| io_error(path, source))?;
     let has = |field: &[u8]| head.windows(field.len()).any(|w| w == field);
+    // This service's export saved under another name: by its extension and first fields.
+    match extension.as_deref() {
+        Some("jsonl") if head.starts_with(b"{\"ts\"") => return Ok(FileKind::HistoryExportJsonl),
+        Some("csv") if head.starts_with(b"ts,") => return Ok(FileKind::HistoryExportCsv),
+        Some("jsonl" | "csv") => return Ok(FileKind::Unknown),
+        _ => {}
+    }
     Ok(if has(b"\"ts\"") && has(b"\"ms_played\"") {
         FileKind::ExtendedAudio
     } else if has(b"\"endTime\"") && has(b"\"msPlayed\"") {

@@ -1,5 +1,5 @@
 //! Spotify export parsers: extended streaming history and account data, from ZIPs, folders or
-//! JSON files, streamed record by record and normalised to [`NewListen`]s. No database code:
+//! JSON files (and this service's own JSONL/CSV exports), streamed record by record and normalised to [`NewListen`]s. No database code:
 //! the caller stores what this crate reads, using [`identity`] for natural keys and for
 //! matching account-data rows to richer listens.
 //!
@@ -31,6 +31,7 @@ mod engine;
 mod error;
 mod extended;
 mod flat_object;
+mod history_export;
 pub mod identity;
 mod input;
 mod json_array;
@@ -48,6 +49,7 @@ pub use engine::{
     FileReport, FileStatus, ImportOptions, ImportProgress, ImportReport, import, listen_keys,
 };
 pub use error::ImportError;
+pub use history_export::{EXPORT_FIELDS, ExportFormat, ExportWriter};
 pub use input::{ExportFileInfo, ImportSource, RefusedFile};
 pub use limits::Limits;
 pub use parse::read_records;

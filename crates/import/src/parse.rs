@@ -7,6 +7,7 @@ use spotify_history_core::EndedAt;
 
 use crate::account::{self, AccountShape};
 use crate::extended::{self, ExtendedShape};
+use crate::history_export::{self, ExportFormat};
 use crate::json_array::{ElementShape, read_array};
 use crate::{FileKind, FileSummary, ImportError, Record};
 
@@ -34,6 +35,17 @@ pub fn read_records<R: Read>(
             read_shape::<AccountShape, _>(reader, name, skip_first, on_record, |element| {
                 account::normalize(element, now)
             })
+        }
+        FileKind::HistoryExportJsonl => history_export::read_export(
+            reader,
+            name,
+            ExportFormat::Jsonl,
+            skip_first,
+            now,
+            on_record,
+        ),
+        FileKind::HistoryExportCsv => {
+            history_export::read_export(reader, name, ExportFormat::Csv, skip_first, now, on_record)
         }
         FileKind::Unknown => Err(ImportError::NotStreamingHistory {
             name: name.to_owned(),

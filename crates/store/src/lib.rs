@@ -5,6 +5,7 @@
 //! both); where they differ, the difference sits in one place with a comment saying why.
 
 mod api_tokens;
+mod backup;
 mod bulk;
 mod catalog;
 mod collection;
@@ -27,6 +28,7 @@ mod user_settings;
 mod users;
 
 pub use api_tokens::NewApiToken;
+pub use backup::{BackupSummary, check_copy};
 pub use catalog::CatalogCache;
 pub use collection::{CollectionCandidate, CollectionSuccess, UserSyncState};
 pub use connect::DatabaseUrl;

@@ -38,7 +38,8 @@ pub fn spawn(settings: &Settings, store: &Store, spotify: Option<SpotifyAccess>)
     tokio::spawn(async move { collector.run(super::serve::shutdown_signal()).await })
 }
 
-/// A collector configured from COLLECTOR_INTERVAL_SECONDS, INITIAL_SYNC_* and IMPORT_MAX_*.
+/// A collector configured from COLLECTOR_INTERVAL_SECONDS, COLLECTOR_LEASE_SECONDS,
+/// INITIAL_SYNC_* and IMPORT_MAX_*.
 fn collector(settings: &Settings, store: &Store, spotify: Option<SpotifyAccess>) -> Collector {
     let mut config =
         CollectorConfig::with_interval(Duration::from_secs(settings.collector_interval_seconds));
@@ -49,6 +50,7 @@ fn collector(settings: &Settings, store: &Store, spotify: Option<SpotifyAccess>)
         concurrency: usize::try_from(settings.initial_sync_concurrency).unwrap_or(1),
         page_size: RECENTLY_PLAYED_MAX_LIMIT,
     };
+    config.lease = Duration::from_secs(settings.collector_lease_seconds);
     config.import_limits =
         Limits::from_settings(settings.import_max_zip_size_mb, settings.import_max_records);
     Collector::new(store.clone(), spotify, config)

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+pub mod backup;
 pub mod bench;
 pub mod collector;
 pub mod demo;
+pub mod export;
 pub mod import;
 pub mod keygen;
 pub mod mcp;
