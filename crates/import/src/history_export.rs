@@ -97,6 +97,11 @@ impl<W: Write> ExportWriter<W> {
         Ok(Self { out, format })
     }
 
+    /// Continues an export started elsewhere (no CSV header): for writing it in pieces.
+    pub fn continuing(out: W, format: ExportFormat) -> Self {
+        Self { out, format }
+    }
+
     /// Writes one listen.
     pub fn write(&mut self, listen: &StoredListen) -> io::Result<()> {
         let values = record_values(listen);

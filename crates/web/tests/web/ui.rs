@@ -809,15 +809,48 @@ store_test!(a_listener_sees_and_changes_only_their_own_data, |db| {
         jsonl.headers[header::CONTENT_DISPOSITION]
             .to_str()
             .unwrap()
-            .contains("spotify-history-ann.jsonl")
+            .contains("spotify-history-export-ann.jsonl")
     );
     assert_eq!(jsonl.body.lines().count() as i64, ann_listens);
     let first: serde_json::Value =
         serde_json::from_str(jsonl.body.lines().next().unwrap()).unwrap();
-    assert!(first["track_key"].is_string());
+    assert!(first["track_key"].is_string() && first["ts"].is_string());
     let csv = ui.get("/me/export?format=csv", Some(&cookie)).await;
-    assert!(csv.body.starts_with("ended_at,ended_at_ms,track_key,"));
+    assert!(
+        csv.body.starts_with("ts,"),
+        "{}",
+        &csv.body[..80.min(csv.body.len())]
+    );
     assert_eq!(csv.body.lines().count() as i64, ann_listens + 1);
+    // The download is an export `import` reads back: the same listens for a new user.
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("spotify-history-export-ann.jsonl");
+    std::fs::write(&file, &jsonl.body).unwrap();
+    let copy = db.store.create_user("ann-copy", None).await.unwrap().id;
+    let source = spotify_history_import::ImportSource::open(
+        &[file],
+        spotify_history_import::Limits::default(),
+    )
+    .unwrap();
+    let options = spotify_history_import::ImportOptions {
+        user: copy,
+        import_job: None,
+        recheck: false,
+    };
+    let report = spotify_history_import::import(&db.store, source, options, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.inserted as i64, ann_listens, "{report:?}");
+    let keys = |listens: Vec<spotify_history_store::StoredListen>| {
+        listens
+            .into_iter()
+            .map(|l| (l.ended_at, l.track_key, l.ms_played))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(db.store.stored_listens(copy).await.unwrap()),
+        keys(db.store.stored_listens(ann.id).await.unwrap())
+    );
     assert_eq!(
         ui.get("/me/export?format=xml", Some(&cookie)).await.status,
         StatusCode::BAD_REQUEST
