@@ -48,7 +48,7 @@ const IMPORT_JOB_COLUMNS: &str = "j.id, j.user_id, u.name AS user_name, j.file_n
 
 const IMPORT_JOB_FILTER: &str = "($1 IS NULL OR j.user_id = $1) AND ($2 IS NULL OR j.status = $2)";
 
-fn job_run_from_row(row: &impl RowExt) -> Result<JobRunRow, sqlx::Error> {
+pub(crate) fn job_run_from_row(row: &impl RowExt) -> Result<JobRunRow, sqlx::Error> {
     Ok(JobRunRow {
         id: row.int("id")?,
         kind: row.text("kind")?,
@@ -64,7 +64,7 @@ fn job_run_from_row(row: &impl RowExt) -> Result<JobRunRow, sqlx::Error> {
     })
 }
 
-fn import_job_from_row(row: &impl RowExt) -> Result<ImportJobRow, sqlx::Error> {
+pub(crate) fn import_job_from_row(row: &impl RowExt) -> Result<ImportJobRow, sqlx::Error> {
     Ok(ImportJobRow {
         id: row.int("id")?,
         user_id: row.int("user_id")?,

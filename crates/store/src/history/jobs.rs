@@ -1,6 +1,6 @@
 //! The latest background job runs and import jobs, for the ops questions.
 
-use crate::row::RowExt;
+use crate::job_listings::{import_job_from_row, job_run_from_row};
 use crate::{Result, Store, on_pool};
 use spotify_history_core::UserId;
 
@@ -70,21 +70,7 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
             rows.iter()
-                .map(|row| {
-                    Ok(JobRunRow {
-                        id: row.int("id")?,
-                        kind: row.text("kind")?,
-                        user_id: row.opt_int("user_id")?,
-                        user_name: row.opt_text("user_name")?,
-                        status: row.text("status")?,
-                        started_at: row.int("started_at")?,
-                        finished_at: row.opt_int("finished_at")?,
-                        items_fetched: row.int("items_fetched")?,
-                        items_inserted: row.int("items_inserted")?,
-                        error: row.opt_text("error")?,
-                        details: row.opt_text("details")?,
-                    })
-                })
+                .map(job_run_from_row)
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         Ok(rows)
@@ -112,27 +98,7 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
             rows.iter()
-                .map(|row| {
-                    Ok(ImportJobRow {
-                        id: row.int("id")?,
-                        user_id: row.int("user_id")?,
-                        user_name: row.text("user_name")?,
-                        file_name: row.text("file_name")?,
-                        size_bytes: row.int("size_bytes")?,
-                        status: row.text("status")?,
-                        bytes_read: row.int("bytes_read")?,
-                        records_read: row.int("records_read")?,
-                        inserted: row.int("inserted")?,
-                        duplicates: row.int("duplicates")?,
-                        merged: row.int("merged")?,
-                        skipped: row.int("skipped")?,
-                        report: row.opt_text("report")?,
-                        error: row.opt_text("error")?,
-                        created_at: row.int("created_at")?,
-                        started_at: row.opt_int("started_at")?,
-                        finished_at: row.opt_int("finished_at")?,
-                    })
-                })
+                .map(import_job_from_row)
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         Ok(rows)
