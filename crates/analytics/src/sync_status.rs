@@ -5,7 +5,6 @@ use crate::{Analytics, Result, Scope};
 use jiff::{Timestamp, ToSpan};
 use schemars::JsonSchema;
 use serde::Serialize;
-use spotify_history_store::SPOTIFY_NOT_BEFORE;
 
 /// A time in answers about operations: ISO-8601 in UTC.
 pub(crate) fn utc(ms: i64) -> String {
@@ -73,13 +72,10 @@ impl Analytics {
             let zoned = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC);
             Some(zoned.checked_add(6.months()).ok()?.timestamp().to_string())
         });
-        let now = Timestamp::now();
         let not_before = self
             .store()
-            .app_state(SPOTIFY_NOT_BEFORE)
+            .spotify_not_before()
             .await?
-            .and_then(|v| v.parse::<Timestamp>().ok())
-            .filter(|until| *until > now)
             .map(|until| until.to_string());
         let recent_failures = self
             .store()

@@ -8,7 +8,7 @@ use crate::error::SpotifyError;
 use crate::oauth::TokenGrant;
 use jiff::{SignedDuration, Timestamp};
 use spotify_history_core::{Secret, User, UserId};
-use spotify_history_store::{NewSpotifyLink, SPOTIFY_NOT_BEFORE, SpotifyLink, Store, StoreError};
+use spotify_history_store::{NewSpotifyLink, SpotifyLink, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -16,8 +16,6 @@ use std::sync::{Arc, Mutex};
 pub const REFRESH_AHEAD: SignedDuration = SignedDuration::from_mins(5);
 /// The longest 429 pause honoured; longer Retry-After values are capped to it.
 pub const MAX_RATE_LIMIT_WAIT: SignedDuration = SignedDuration::from_hours(24);
-/// How long a refresh token lives after sign-in (Spotify, since 2025).
-pub const REFRESH_TOKEN_LIFETIME_DAYS: i64 = 182;
 
 /// Why a call on a user's behalf did not happen or failed.
 #[derive(Debug, thiserror::Error)]
@@ -117,13 +115,10 @@ impl SpotifyAccess {
 
     /// The access token of `link`, refreshed first when it expires within [`REFRESH_AHEAD`].
     async fn token_for(&self, link: &SpotifyLink) -> Result<Secret, AccessError> {
-        let fresh_until = Timestamp::now() + REFRESH_AHEAD;
-        if let (Some(token), Some(expires)) = (&link.access_token, link.access_expires_at)
-            && expires > fresh_until.as_millisecond()
-        {
-            return self.decrypt(link.user_id, token);
+        match fresh_access_token(link) {
+            Some(token) => self.decrypt(link.user_id, token),
+            None => self.refresh(link).await,
         }
-        self.refresh(link).await
     }
 
     /// Runs one Web API call with the user's access token. A 401 gets one refresh and one
@@ -152,9 +147,7 @@ impl SpotifyAccess {
 
     /// When calls may start again after a 429, if that is still ahead.
     pub async fn not_before(&self) -> Result<Option<Timestamp>, AccessError> {
-        let stored = self.store.app_state(SPOTIFY_NOT_BEFORE).await?;
-        let until = stored.and_then(|v| v.parse::<Timestamp>().ok());
-        Ok(until.filter(|t| *t > Timestamp::now()))
+        Ok(self.store.spotify_not_before().await?)
     }
 
     /// The user's link, refused when there is none or it needs a new sign-in.
@@ -248,9 +241,7 @@ impl SpotifyAccess {
                     let until = Timestamp::now() + wait;
                     // Keep the later pause: a short default wait must not cut a long one short.
                     if self.not_before().await?.is_none_or(|stored| stored < until) {
-                        self.store
-                            .set_app_state(SPOTIFY_NOT_BEFORE, &until.to_string())
-                            .await?;
+                        self.store.set_spotify_not_before(until).await?;
                     }
                     Err(AccessError::RateLimited { until, wait })
                 }
@@ -261,20 +252,16 @@ impl SpotifyAccess {
     }
 }
 
-/// Whether `link` holds an access token renewed since `stale` was read and still fresh.
-fn renewed_since<'a>(link: &'a SpotifyLink, stale: &SpotifyLink) -> Option<&'a String> {
+/// The (encrypted) access token of `link` if it stays valid beyond [`REFRESH_AHEAD`].
+fn fresh_access_token(link: &SpotifyLink) -> Option<&String> {
     let fresh_until = (Timestamp::now() + REFRESH_AHEAD).as_millisecond();
-    match (&link.access_token, link.access_expires_at) {
-        (Some(token), Some(expires))
-            if expires > fresh_until && link.access_token != stale.access_token =>
-        {
-            Some(token)
-        }
-        _ => None,
-    }
+    link.access_token.as_ref().filter(|_| {
+        link.access_expires_at
+            .is_some_and(|expires| expires > fresh_until)
+    })
 }
 
-/// When a sign-in at `authorized_at` (Unix ms) stops working.
-pub fn refresh_token_expires_at(authorized_at: i64) -> i64 {
-    authorized_at + REFRESH_TOKEN_LIFETIME_DAYS * 86_400_000
+/// Whether `link` holds an access token renewed since `stale` was read and still fresh.
+fn renewed_since<'a>(link: &'a SpotifyLink, stale: &SpotifyLink) -> Option<&'a String> {
+    fresh_access_token(link).filter(|_| link.access_token != stale.access_token)
 }

@@ -16,10 +16,7 @@ mod oauth;
 mod pkce;
 mod web_api;
 
-pub use access::{
-    AccessError, MAX_RATE_LIMIT_WAIT, REFRESH_AHEAD, REFRESH_TOKEN_LIFETIME_DAYS, SpotifyAccess,
-    refresh_token_expires_at,
-};
+pub use access::{AccessError, MAX_RATE_LIMIT_WAIT, REFRESH_AHEAD, SpotifyAccess};
 pub use cipher::{CipherError, KEY_FILE_NAME, KeySource, TokenCipher};
 pub use client::SpotifyClient;
 pub use config::{

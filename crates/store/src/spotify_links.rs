@@ -236,6 +236,21 @@ impl Store {
         Ok(flagged)
     }
 
+    /// When Spotify calls may start again after a 429 (any process's), if that is still ahead.
+    pub async fn spotify_not_before(&self) -> Result<Option<jiff::Timestamp>> {
+        let stored = self.app_state(SPOTIFY_NOT_BEFORE).await?;
+        let now = jiff::Timestamp::now();
+        Ok(stored
+            .and_then(|v| v.parse::<jiff::Timestamp>().ok())
+            .filter(|until| *until > now))
+    }
+
+    /// Pauses every process's Spotify calls until `until`.
+    pub async fn set_spotify_not_before(&self, until: jiff::Timestamp) -> Result<()> {
+        self.set_app_state(SPOTIFY_NOT_BEFORE, &until.to_string())
+            .await
+    }
+
     /// A process-wide value (e.g. the app's rate-limit "not before" time).
     pub async fn app_state(&self, key: &str) -> Result<Option<String>> {
         let value = on_pool!(self, pool => {
