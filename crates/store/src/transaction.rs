@@ -43,29 +43,30 @@ impl Tx<'_> {
 }
 
 impl Store {
+    /// A transaction; every one the store opens writes. On SQLite it takes the write lock
+    /// at BEGIN (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails
+    /// at once (SQLITE_BUSY, which the busy timeout cannot help) when another connection wrote
+    /// in between, whereas a writer waiting at BEGIN just waits its turn.
     pub(crate) async fn begin(&self) -> Result<Tx<'static>> {
         Ok(match &self.backend {
-            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 
     /// A transaction that reads and then writes one user's data, taking turns with every
     /// other such transaction of that user (`lock` names what they share): a check-then-insert
-    /// cannot interleave with another's. SQLite takes its write lock at BEGIN (so a read is
-    /// never invalidated by another writer); PostgreSQL takes an advisory lock per user.
+    /// cannot interleave with another's. On SQLite every write transaction takes turns already
+    /// (see [`Store::begin`]); PostgreSQL takes an advisory lock per user.
     pub(crate) async fn begin_for_user(&self, lock: i32, user: UserId) -> Result<Tx<'static>> {
-        Ok(match &self.backend {
-            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-                    .bind(lock)
-                    .bind(user.0 as i32)
-                    .execute(&mut *tx)
-                    .await?;
-                Tx::Postgres(tx)
-            }
-        })
+        let mut tx = self.begin().await?;
+        if let Tx::Postgres(pg) = &mut tx {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind(lock)
+                .bind(user.0 as i32)
+                .execute(&mut **pg)
+                .await?;
+        }
+        Ok(tx)
     }
 }

@@ -65,20 +65,13 @@ impl Store {
         }
         let mut started_over = false;
         loop {
-            let mut tx = self.begin().await?;
-            match self.backend() {
-                // The first statement writes, so it takes SQLite's write lock before it
-                // reads: no play can be written between reading the watermark and moving it.
-                BackendKind::Sqlite => mark_new_plays(&mut tx).await?,
-                // Two refreshes of one user would each correct the totals by their own
-                // difference, and the later commit would undo the other's: take turns.
-                BackendKind::Postgres => on_tx!(&mut tx, conn => {
-                    sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-                        .bind(REFRESH_LOCK)
-                        .bind(user.0 as i32)
-                        .execute(&mut **conn)
-                        .await?;
-                }),
+            // Two refreshes of one user would each correct the totals by their own difference,
+            // and the later commit would undo the other's: take turns. (On SQLite the write
+            // lock is held from BEGIN, so no play is written between reading the watermark and
+            // moving it.)
+            let mut tx = self.begin_for_user(REFRESH_LOCK, user).await?;
+            if self.backend() == BackendKind::Sqlite {
+                mark_new_plays(&mut tx).await?;
             }
             let totals = match read_totals(&mut tx, user).await? {
                 Some(totals) => totals,
