@@ -109,6 +109,8 @@ struct Merge {
 
 /// PostgreSQL advisory-lock namespace of listen writers (see `Store::begin_for_user`).
 const LISTENS_LOCK: i32 = 0x4C53;
+/// The advisory-lock key listen writers share (see [`Store::listen_writer`]).
+const ALL_USERS: UserId = UserId(0);
 
 /// Writes listens of one user inside one transaction. Dropped without [`ListenWriter::commit`],
 /// nothing it wrote is kept — not even catalogue ids in the cache.
@@ -178,9 +180,12 @@ impl Store {
         // Ids learnt in a transaction that never committed point at rows that do not exist.
         cache.forget_pending();
         Ok(ListenWriter {
-            // Two writers of one user (an import job and a poll) must not both decide "new"
-            // for the same listen: they take turns.
-            tx: self.begin_for_user(LISTENS_LOCK, user).await?,
+            // Listen writers take turns, all users together: two writers of one user (an
+            // import job and a poll) must not both decide "new" for the same listen, and two
+            // writers of different users create the same shared catalogue rows, in orders
+            // that deadlock on PostgreSQL (seen with two collectors syncing two listeners).
+            // SQLite serialises writers anyway.
+            tx: self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?,
             user,
             import_job,
             cache,

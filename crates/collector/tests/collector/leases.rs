@@ -47,7 +47,8 @@ store_test!(
             assert_eq!(
                 ra.failures().count() + rb.failures().count(),
                 0,
-                "round {round}"
+                "round {round}: {:#?}",
+                ra.failures().chain(rb.failures()).collect::<Vec<_>>()
             );
             if round == 0 {
                 let syncs = ra.initial_syncs.len() + rb.initial_syncs.len();
