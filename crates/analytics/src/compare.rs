@@ -80,33 +80,47 @@ fn candidates(
     b: &[(i64, i64, i64)],
     limit: usize,
 ) -> (Vec<Counts>, Vec<Counts>) {
-    let mut by_id: HashMap<i64, Counts> = HashMap::new();
-    for &(id, plays, _) in a {
-        by_id
-            .entry(id)
-            .or_insert(Counts {
-                id,
-                plays_a: 0,
-                plays_b: 0,
-            })
-            .plays_a += plays;
+    // Both lists by id, then walked together: tens of thousands of tracks each.
+    let by_id = |counts: &[(i64, i64, i64)]| {
+        let mut sorted: Vec<(i64, i64)> =
+            counts.iter().map(|&(id, plays, _)| (id, plays)).collect();
+        sorted.sort_unstable();
+        sorted
+    };
+    let (a, b) = (by_id(a), by_id(b));
+    let mut all: Vec<Counts> = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let id = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => x.0.min(y.0),
+            (Some(x), None) => x.0,
+            (None, Some(y)) => y.0,
+            (None, None) => break,
+        };
+        let mut counts = Counts {
+            id,
+            plays_a: 0,
+            plays_b: 0,
+        };
+        while a.get(i).is_some_and(|x| x.0 == id) {
+            counts.plays_a += a[i].1;
+            i += 1;
+        }
+        while b.get(j).is_some_and(|y| y.0 == id) {
+            counts.plays_b += b[j].1;
+            j += 1;
+        }
+        all.push(counts);
     }
-    for &(id, plays, _) in b {
-        by_id
-            .entry(id)
-            .or_insert(Counts {
-                id,
-                plays_a: 0,
-                plays_b: 0,
-            })
-            .plays_b += plays;
-    }
-    let all: Vec<Counts> = by_id.into_values().collect();
     let top = |mut list: Vec<Counts>, key: fn(&Counts) -> (i64, i64)| {
-        list.sort_by_key(|c| std::cmp::Reverse(key(c)));
-        if let Some(cutoff) = list.get(limit.saturating_sub(1)).map(key) {
+        // The cut is found without sorting every item: only the few kept are sorted.
+        let cut = limit.max(1) - 1;
+        if cut < list.len() {
+            let (_, last, _) = list.select_nth_unstable_by_key(cut, |c| std::cmp::Reverse(key(c)));
+            let cutoff = key(last);
             list.retain(|c| key(c) >= cutoff);
         }
+        list.sort_by_key(|c| std::cmp::Reverse(key(c)));
         list
     };
     let rising = top(

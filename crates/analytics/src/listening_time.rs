@@ -114,27 +114,47 @@ impl Analytics {
         let Some((first, last)) = range else {
             return Ok(Vec::new());
         };
-        let bounds = self.store().listen_bounds(filter.user).await?;
-        let spans = window.offset_spans(bounds);
-        let mut totals: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-        for row in self.store().local_days(filter, &spans, subject).await? {
-            let entry = totals.entry(bucket.start_of(row.day)).or_default();
-            entry.0 += row.plays;
-            entry.1 += row.ms_played;
-        }
-        let mut series = Vec::new();
+        let mut starts = Vec::new();
         let mut start = bucket.start_of(first);
         while start <= last {
-            let (plays, ms) = totals.get(&start).copied().unwrap_or_default();
-            series.push(TimeBucket {
+            starts.push(start);
+            start = bucket.next(start);
+        }
+        let counts: Vec<(i64, i64)> = match subject {
+            // Weeks and months of one artist or track: the store counts between the buckets'
+            // first instants, mostly from its day summaries.
+            Some(subject) if bucket != Bucket::Day => {
+                let cuts: Vec<i64> = starts[1..]
+                    .iter()
+                    .map(|&day| window.day_start_ms(day))
+                    .collect();
+                self.store().subject_series(filter, subject, &cuts).await?
+            }
+            _ => {
+                let bounds = self.store().listen_bounds(filter.user).await?;
+                let spans = window.offset_spans(bounds);
+                let mut totals: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+                for row in self.store().local_days(filter, &spans, subject).await? {
+                    let entry = totals.entry(bucket.start_of(row.day)).or_default();
+                    entry.0 += row.plays;
+                    entry.1 += row.ms_played;
+                }
+                starts
+                    .iter()
+                    .map(|start| totals.get(start).copied().unwrap_or_default())
+                    .collect()
+            }
+        };
+        Ok(starts
+            .iter()
+            .zip(counts)
+            .map(|(&start, (plays, ms))| TimeBucket {
                 start: date_of_day(start).to_string(),
                 plays,
                 minutes: minutes(ms),
                 ms,
-            });
-            start = bucket.next(start);
-        }
-        Ok(series)
+            })
+            .collect())
     }
 
     /// Plays and minutes per day, week or month of the window, in its time zone.

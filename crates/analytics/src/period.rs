@@ -64,6 +64,14 @@ impl Window {
         self.tz.to_offset(ts).to_datetime(ts).date()
     }
 
+    /// The instant a local day begins (its first valid time when a DST switch skips
+    /// midnight).
+    pub(crate) fn day_start_ms(&self, day: i64) -> i64 {
+        date_of_day(day)
+            .to_zoned_datetime(self.tz.clone())
+            .map_or(day * 86_400_000, |start| start.timestamp().as_millisecond())
+    }
+
     /// The part of the window that holds stored listens, cut wherever the zone's UTC offset
     /// changes (DST switches), so local hours and days can be computed span by span.
     pub fn offset_spans(&self, bounds: ListenBounds) -> Vec<OffsetSpan> {

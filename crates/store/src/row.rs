@@ -16,6 +16,8 @@ pub(crate) trait RowExt {
     fn opt_int4(&self, column: &str) -> Result<Option<i32>, sqlx::Error>;
     fn opt_flag(&self, column: &str) -> Result<Option<bool>, sqlx::Error>;
     fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error>;
+    /// A blob borrowed from the row (no copy).
+    fn blob(&self, column: &str) -> Result<&[u8], sqlx::Error>;
 }
 
 macro_rules! impl_row_ext {
@@ -46,6 +48,9 @@ macro_rules! impl_row_ext {
                 self.try_get(column)
             }
             fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn blob(&self, column: &str) -> Result<&[u8], sqlx::Error> {
                 self.try_get(column)
             }
         }

@@ -264,6 +264,36 @@ store_test!(artist_and_track_detail_match_the_export, |db| {
         let first_month = utc(artist_plays[0].ended_ms)[..7].to_string() + "-01";
         assert_eq!(detail.plays_by_month[0].start, first_month);
         assert_eq!(detail.plays_by_month.last().unwrap().start, "2021-12-01");
+        // Months of New York: every play in the month of its local date, across DST
+        // switches and the UTC days a local midnight splits.
+        let new_york = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        let mut expected: std::collections::BTreeMap<String, i64> = Default::default();
+        for l in &artist_plays {
+            let local = jiff::Timestamp::from_millisecond(l.ended_ms)
+                .unwrap()
+                .to_zoned_datetime(new_york.clone());
+            *expected
+                .entry(local.strftime("%Y-%m-01").to_string())
+                .or_default() += 1;
+        }
+        let in_new_york = ArtistArgs {
+            period: Period {
+                tz: Some("America/New_York".into()),
+                ..Period::default()
+            },
+            ..args.clone()
+        };
+        let months: std::collections::BTreeMap<String, i64> = analytics
+            .artist_detail(&scope, &in_new_york)
+            .await
+            .unwrap()
+            .result
+            .plays_by_month
+            .into_iter()
+            .filter(|m| m.plays > 0)
+            .map(|m| (m.start, m.plays))
+            .collect();
+        assert_eq!(months, expected);
         let top_track = rank(artist_plays.iter().map(|l| (l.item_key(), l.ms))).remove(0);
         assert_eq!(detail.top_tracks[0].plays, top_track.1);
         assert_eq!(detail.albums.iter().map(|a| a.plays).sum::<i64>(), plays);

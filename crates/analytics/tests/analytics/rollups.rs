@@ -244,4 +244,53 @@ store_test!(a_damaged_summary_is_rebuilt_from_the_plays, |db| {
         top_artists(&analytics, &scope).await,
         pairs(&[("Beta", 2), ("Alpha", 1)])
     );
+
+    // A damaged day alone (the totals readable) is found by a question about part of the
+    // history, which is answered from the plays and has every summary rebuilt.
+    let damage = match store.backend() {
+        BackendKind::Sqlite => "UPDATE history_day_tracks SET tracks = X'FF'",
+        BackendKind::Postgres => "UPDATE history_day_tracks SET tracks = '\\xff'::bytea",
+    };
+    store.execute_ddl(damage).await.unwrap();
+    let may = TopArgs {
+        period: Period {
+            from: Some("2024-05-02".into()),
+            to: Some("2024-05-31".into()),
+            ..Period::default()
+        },
+        limit: Some(10),
+        min_ms: None,
+    };
+    for _ in 0..2 {
+        let top = analytics.top_artists(&scope, &may).await.unwrap().result;
+        let shown: Vec<(String, i64)> = top
+            .items
+            .iter()
+            .map(|i| (i.name.clone(), i.plays))
+            .collect();
+        assert_eq!(shown, pairs(&[("Beta", 2)]));
+    }
+    // The statement fails while a damaged summary is left.
+    let check = match store.backend() {
+        BackendKind::Sqlite => {
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM history_day_tracks WHERE length(tracks) < 2)
+             THEN json('damaged day summaries remain') END"
+        }
+        BackendKind::Postgres => {
+            "DO $$ BEGIN
+                 IF EXISTS (SELECT 1 FROM history_day_tracks WHERE length(tracks) < 2) THEN
+                     RAISE EXCEPTION 'damaged day summaries remain';
+                 END IF;
+             END $$"
+        }
+    };
+    store
+        .execute_ddl(check)
+        .await
+        .expect("the damaged day summaries were rebuilt");
+    write(store, ann, &[heard("2024-05-04T08:00:00Z", "Beta", "Two")]).await;
+    assert_eq!(
+        top_artists(&analytics, &scope).await,
+        pairs(&[("Beta", 3), ("Alpha", 1)])
+    );
 });

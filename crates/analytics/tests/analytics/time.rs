@@ -302,6 +302,158 @@ store_test!(month_ends_belong_to_the_local_month, |db| {
     );
 });
 
+store_test!(
+    an_artists_months_follow_the_zone_and_the_window_edges,
+    |db| {
+        let user = db.store.create_user("eve", None).await.unwrap().id;
+        write(
+            &db.store,
+            user,
+            &[
+                heard("2024-01-31T22:30:00Z", "Late Band", "Still January"),
+                // 00:30 on February 1st in Berlin, 18:30 on January 31st in New York.
+                heard("2024-01-31T23:30:00Z", "Late Band", "Already February"),
+                heard("2024-02-15T12:00:00Z", "Late Band", "Mid February"),
+                heard("2024-02-15T12:05:00Z", "Other Band", "Not Counted"),
+                // Berlin is on summer time (UTC+2) from March 31st, 01:00 UTC.
+                heard("2024-03-31T21:30:00Z", "Late Band", "Last Of March"),
+                heard("2024-03-31T22:30:00Z", "Late Band", "First Of April"),
+                heard("2024-04-10T10:00:00Z", "Late Band", "Mid April"),
+                heard("2024-04-10T11:00:00Z", "Late Band", "Mid April Again"),
+                // April 30th in New York, May 1st in Berlin and UTC.
+                heard("2024-05-01T02:00:00Z", "Late Band", "Night Into May"),
+            ],
+        )
+        .await;
+        let analytics = analytics(&db.store);
+        let months = |tz: &str, from: Option<&str>, min_ms: Option<i64>| {
+            let args = spotify_history_analytics::ArtistArgs {
+                artist: "Late Band".into(),
+                period: Period {
+                    from: from.map(Into::into),
+                    tz: Some(tz.into()),
+                    ..Period::default()
+                },
+                min_ms,
+                ..Default::default()
+            };
+            let analytics = &analytics;
+            async move {
+                analytics
+                    .artist_detail(&scope(user), &args)
+                    .await
+                    .unwrap()
+                    .result
+                    .plays_by_month
+                    .into_iter()
+                    // The series runs on to "now" (2025): the rest are empty months.
+                    .take(5)
+                    .map(|m| (m.start[..7].to_string(), m.plays))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let expect = |months: &[(&str, i64)]| {
+            months
+                .iter()
+                .map(|(m, n)| (m.to_string(), *n))
+                .collect::<Vec<_>>()
+        };
+        // The default rule is answered from the day summaries, another one from the plays.
+        for min_ms in [None, Some(20_000)] {
+            assert_eq!(
+                months("Europe/Berlin", None, min_ms).await,
+                expect(&[
+                    ("2024-01", 1),
+                    ("2024-02", 2),
+                    ("2024-03", 1),
+                    ("2024-04", 3),
+                    ("2024-05", 1)
+                ])
+            );
+            assert_eq!(
+                months("America/New_York", None, min_ms).await,
+                expect(&[
+                    ("2024-01", 2),
+                    ("2024-02", 1),
+                    ("2024-03", 2),
+                    ("2024-04", 3),
+                    ("2024-05", 0)
+                ])
+            );
+            assert_eq!(
+                months("UTC", None, min_ms).await,
+                expect(&[
+                    ("2024-01", 2),
+                    ("2024-02", 1),
+                    ("2024-03", 2),
+                    ("2024-04", 2),
+                    ("2024-05", 1)
+                ])
+            );
+            // A window starting inside a UTC day (23:45 in Berlin is 22:45 UTC).
+            assert_eq!(
+                months("Europe/Berlin", Some("2024-01-31T23:45:00"), min_ms).await,
+                expect(&[
+                    ("2024-01", 0),
+                    ("2024-02", 2),
+                    ("2024-03", 1),
+                    ("2024-04", 3),
+                    ("2024-05", 1)
+                ])
+            );
+        }
+    }
+);
+
+store_test!(a_busy_artists_months_come_from_the_day_summaries, |db| {
+    // Forty plays a day around a month end: enough for the day summaries to be the quicker
+    // read, so they are what the default rule counts from.
+    let user = db.store.create_user("eve", None).await.unwrap().id;
+    let times: Vec<String> = ["2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02"]
+        .iter()
+        .flat_map(|day| {
+            (0..40).map(move |i| format!("{day}T{:02}:{:02}:00Z", 2 + i / 2, (i % 2) * 30))
+        })
+        .chain(["2024-01-31T23:30:00Z".to_string()])
+        .collect();
+    let listens: Vec<Heard> = times
+        .iter()
+        .enumerate()
+        .map(|(i, at)| heard(at, "Busy Band", if i % 2 == 0 { "Even" } else { "Odd" }))
+        .collect();
+    write(&db.store, user, &listens).await;
+    let analytics = analytics(&db.store);
+    for min_ms in [None, Some(20_000)] {
+        let args = spotify_history_analytics::ArtistArgs {
+            artist: "Busy Band".into(),
+            period: Period {
+                tz: Some("Europe/Berlin".into()),
+                ..Period::default()
+            },
+            min_ms,
+            ..Default::default()
+        };
+        let months: Vec<(String, i64)> = analytics
+            .artist_detail(&scope(user), &args)
+            .await
+            .unwrap()
+            .result
+            .plays_by_month
+            .into_iter()
+            .take(2)
+            .map(|m| (m.start, m.plays))
+            .collect();
+        // 23:30 UTC on January 31st is February in Berlin.
+        assert_eq!(
+            months,
+            [
+                ("2024-01-01".to_string(), 80),
+                ("2024-02-01".to_string(), 81)
+            ]
+        );
+    }
+});
+
 store_test!(coverage_counts_local_days_and_the_stretches_between, |db| {
     let user = db.store.create_user("cov", None).await.unwrap().id;
     write(

@@ -82,14 +82,9 @@ impl Order {
     }
 }
 
-/// Ranks the rollup's tracks by what `ranked` groups them into: `(id, plays, ms)`.
-fn rank_rollup(
-    rollup: &Rollup,
-    ranked: Ranked,
-    order: Order,
-    subject: Option<Subject>,
-    limit: i64,
-) -> Vec<(i64, i64, i64)> {
+/// The rollup's tracks summed by what `ranked` groups them into: `(id, plays, ms)`, in no
+/// order.
+fn group_rollup(rollup: &Rollup, ranked: Ranked, subject: Option<Subject>) -> Vec<(i64, i64, i64)> {
     let mut groups: IdMap<(i64, i64)> = IdMap::default();
     let mut rows: Vec<(i64, i64, i64)> = Vec::new();
     for &(track, info, plays) in rollup.tracks() {
@@ -114,6 +109,18 @@ fn rank_rollup(
         entry.1 += ms;
     }
     rows.extend(groups.into_iter().map(|(id, (plays, ms))| (id, plays, ms)));
+    rows
+}
+
+/// The first `limit` groups of the rollup's tracks, best first.
+fn rank_rollup(
+    rollup: &Rollup,
+    ranked: Ranked,
+    order: Order,
+    subject: Option<Subject>,
+    limit: i64,
+) -> Vec<(i64, i64, i64)> {
+    let mut rows = group_rollup(rollup, ranked, subject);
     top_k(
         &mut rows,
         usize::try_from(limit).unwrap_or(usize::MAX),
@@ -176,13 +183,7 @@ impl Store {
         of: Counted,
     ) -> Result<Vec<(i64, i64, i64)>> {
         if let Some(rollup) = self.rollup(filter, Parts::TRACKS).await? {
-            return Ok(rank_rollup(
-                &rollup,
-                of.ranked(),
-                Order::ByPlays,
-                None,
-                i64::MAX,
-            ));
+            return Ok(group_rollup(&rollup, of.ranked(), None));
         }
         let rows = self
             .ranking(filter, of.ranked(), Order::ByPlays, None, i64::MAX)

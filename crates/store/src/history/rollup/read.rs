@@ -4,11 +4,11 @@
 use super::cache;
 use super::summary::{
     DAY_MS, IdMap, ROLLUP_RULE, SlotCounts, SourceCounts, Summary, TrackInfo, TrackPlays,
-    decode_day_tracks, decode_slots, decode_sources, decode_totals,
+    decode_day_tracks, decode_slots, decode_sources, decode_totals, for_each_day_track,
 };
-use crate::history::PlayFilter;
+use crate::history::{PlayFilter, Subject};
 use crate::row::RowExt;
-use crate::{Result, Store, on_pool};
+use crate::{Result, Store, StoreError, on_pool};
 use spotify_history_core::{CountingRule, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -146,6 +146,39 @@ fn find(
         .binary_search_by_key(&track, |(id, _, _)| *id)
         .ok()
         .map(|i| &sorted[i])
+}
+
+/// A subject with fewer plays than this per day of a stretch is counted from its plays.
+const PLAYS_PER_SUMMARY_DAY: u64 = 30;
+/// Stretches of days at least this long are read in two halves at once.
+const PARALLEL_MIN_DAYS: i64 = 400;
+
+/// Two halves of a folded stretch of days, put together.
+trait Merge {
+    fn merge(self, other: Self) -> Self;
+}
+
+impl Merge for IdMap<(TrackInfo, TrackPlays)> {
+    fn merge(self, other: Self) -> Self {
+        let (mut into, from) = if self.len() >= other.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        for (id, (info, plays)) in from {
+            into.entry(id)
+                .and_modify(|(_, t)| t.add(&plays))
+                .or_insert((info, plays));
+        }
+        into
+    }
+}
+
+impl<T> Merge for Vec<T> {
+    fn merge(mut self, mut other: Self) -> Self {
+        self.append(&mut other);
+        self
+    }
 }
 
 /// What the stored day summaries of a window hold.
@@ -430,39 +463,164 @@ impl Store {
                 for row in &rows {
                     let day = row.int("day")?;
                     if parts.slots {
-                        readable &= decode_slots(day, &row.bytes("slots")?, &mut days.slots).is_some();
+                        readable &= decode_slots(day, row.blob("slots")?, &mut days.slots).is_some();
                     }
                     if parts.sources {
-                        readable &= decode_sources(&row.bytes("sources")?, &mut days.sources).is_some();
+                        readable &= decode_sources(row.blob("sources")?, &mut days.sources).is_some();
                     }
                 }
                 readable
             });
         }
         if parts.tracks {
-            readable &= on_pool!(self, pool => {
-                let rows = sqlx::query(
-                    "SELECT tracks FROM history_day_tracks WHERE user_id = $1 AND day >= $2 AND day < $3",
-                )
-                .bind(user.0)
-                .bind(first)
-                .bind(end)
-                .fetch_all(pool)
+            let decoded = self
+                .fold_day_tracks(user, first, end, |tracks: &mut IdMap<_>, day, bytes| {
+                    decode_day_tracks(day, bytes, tracks)
+                })
                 .await?;
-                let mut readable = true;
-                for row in &rows {
-                    readable &= decode_day_tracks(&row.bytes("tracks")?, &mut days.tracks).is_some();
-                }
-                readable
-            });
+            match decoded {
+                Some(tracks) => days.tracks = tracks,
+                None => readable = false,
+            }
         }
         if !readable {
             tracing::warn!(
                 user = user.0,
-                "a stored history summary cannot be read; answering from the plays"
+                "a stored history summary cannot be read; answering from the plays and rebuilding the summaries"
             );
+            self.forget_rollups(user).await?;
         }
         Ok(readable)
+    }
+
+    /// The subject's plays and time per UTC day of `first..end` from the day summaries, or
+    /// `None` when the plays are the quicker read (a subject with few plays), when the
+    /// summaries do not hold the filter's counting rule, or when one cannot be read.
+    pub(crate) async fn subject_days(
+        &self,
+        filter: &PlayFilter,
+        subject: Subject,
+        first: i64,
+        end: i64,
+    ) -> Result<Option<Vec<(i64, i64, i64)>>> {
+        if Counting::of(filter.rule) != Some(Counting::Plays) {
+            return Ok(None);
+        }
+        let wanted = move |id: i64, info: &TrackInfo| match subject {
+            Subject::Artist(artist) => info.artist == artist.0,
+            Subject::Track(track) => id == track.0,
+        };
+        // Reading a day's summary costs about as much as reading some tens of the subject's
+        // plays: the summaries pay off for a favourite artist, not for most subjects.
+        let whole_history = PlayFilter {
+            from_ms: None,
+            to_ms: i64::MAX,
+            ..*filter
+        };
+        let Some(totals) = self.rollup(&whole_history, Parts::TRACKS).await? else {
+            return Ok(None);
+        };
+        let plays: u64 = totals
+            .tracks()
+            .iter()
+            .filter(|(id, info, _)| wanted(*id, info))
+            .map(|(_, _, t)| t.plays)
+            .sum();
+        if plays < PLAYS_PER_SUMMARY_DAY * u64::try_from(end - first).unwrap_or(0) {
+            return Ok(None);
+        }
+        let days = self
+            .fold_day_tracks(
+                filter.user,
+                first,
+                end,
+                move |days: &mut Vec<_>, day, bytes| {
+                    let (mut plays, mut ms) = (0, 0);
+                    for_each_day_track(day, bytes, |id, info, t| {
+                        if wanted(id, &info) {
+                            plays += t.plays as i64;
+                            ms += t.ms as i64;
+                        }
+                    })?;
+                    if plays > 0 {
+                        days.push((day, plays, ms));
+                    }
+                    Some(())
+                },
+            )
+            .await?;
+        let readable = days.is_some();
+        if !readable {
+            tracing::warn!(
+                user = filter.user.0,
+                "a stored history summary cannot be read; answering from the plays and rebuilding the summaries"
+            );
+            self.forget_rollups(filter.user).await?;
+            return Ok(None);
+        }
+        Ok(days.map(|mut days| {
+            days.sort_unstable_by_key(|(day, _, _)| *day);
+            days
+        }))
+    }
+
+    /// Folds the stored track summaries of days `first..end` with `fold`; `None` if one cannot
+    /// be read. Decoding is most of the cost of a long stretch, so one of years is read in
+    /// two halves at once, the second on another worker thread.
+    async fn fold_day_tracks<T, F>(
+        &self,
+        user: UserId,
+        first: i64,
+        end: i64,
+        fold: F,
+    ) -> Result<Option<T>>
+    where
+        T: Default + Merge + Send + 'static,
+        F: Fn(&mut T, i64, &[u8]) -> Option<()> + Clone + Send + Sync + 'static,
+    {
+        if end - first < PARALLEL_MIN_DAYS {
+            return self.fold_day_tracks_here(user, first, end, &fold).await;
+        }
+        let middle = first + (end - first) / 2;
+        let later = {
+            let (store, fold) = (self.clone(), fold.clone());
+            tokio::spawn(async move { store.fold_day_tracks_here(user, middle, end, &fold).await })
+        };
+        let earlier = self
+            .fold_day_tracks_here(user, first, middle, &fold)
+            .await?;
+        let later = later.await.map_err(|e| {
+            StoreError::Conflict(format!("reading history summaries failed: {e}"))
+        })??;
+        Ok(earlier
+            .zip(later)
+            .map(|(earlier, later)| earlier.merge(later)))
+    }
+
+    async fn fold_day_tracks_here<T: Default, F: Fn(&mut T, i64, &[u8]) -> Option<()>>(
+        &self,
+        user: UserId,
+        first: i64,
+        end: i64,
+        fold: &F,
+    ) -> Result<Option<T>> {
+        let folded = on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT day, tracks FROM history_day_tracks WHERE user_id = $1 AND day >= $2 AND day < $3",
+            )
+            .bind(user.0)
+            .bind(first)
+            .bind(end)
+            .fetch_all(pool)
+            .await?;
+            let mut folded = T::default();
+            let mut readable = true;
+            for row in &rows {
+                readable &= fold(&mut folded, row.int("day")?, row.blob("tracks")?).is_some();
+            }
+            readable.then_some(folded)
+        });
+        Ok(folded)
     }
 
     /// The plays of `[from, to)` summarised directly (the parts of days at a window's edges).

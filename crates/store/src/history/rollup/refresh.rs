@@ -8,8 +8,9 @@
 //! corrects the user's totals by the difference.
 
 use super::summary::{
-    DAY_MS, IdMap, ROLLUP_RULE, SourceCounts, Summary, TrackInfo, TrackPlays, decode_day_tracks,
-    decode_sources, decode_totals, encode_day_tracks, encode_slots, encode_sources, encode_totals,
+    DAY_MS, IdMap, ROLLUP_RULE, SourceCounts, Summary, TrackInfo, TrackPlays, decode_sources,
+    decode_totals, encode_day_tracks, encode_slots, encode_sources, encode_totals,
+    for_each_day_track,
 };
 use crate::row::RowExt;
 use crate::transaction::{Tx, on_tx};
@@ -368,16 +369,13 @@ struct OldDay {
 }
 
 impl OldDay {
-    fn decode(sources: &[u8], tracks: &[u8]) -> Option<OldDay> {
-        let mut day = OldDay::default();
-        decode_sources(sources, &mut day.sources)?;
-        let mut with_info = IdMap::default();
-        decode_day_tracks(tracks, &mut with_info)?;
-        day.tracks = with_info
-            .into_iter()
-            .map(|(id, (_, plays))| (id, plays))
-            .collect();
-        Some(day)
+    fn decode(day: i64, sources: &[u8], tracks: &[u8]) -> Option<OldDay> {
+        let mut old = OldDay::default();
+        decode_sources(sources, &mut old.sources)?;
+        for_each_day_track(day, tracks, |id, _, plays| {
+            old.tracks.insert(id, plays);
+        })?;
+        Some(old)
     }
 }
 
@@ -405,7 +403,7 @@ async fn read_old_days(
     });
     let mut old = HashMap::new();
     for (day, sources, tracks) in rows {
-        let Some(summary) = OldDay::decode(&sources, &tracks) else {
+        let Some(summary) = OldDay::decode(day, &sources, &tracks) else {
             return Ok(None);
         };
         old.insert(day, summary);
@@ -473,7 +471,7 @@ async fn write_day(
         Some(summary) => {
             let slots = encode_slots(day, &summary.slots);
             let sources = encode_sources(&summary.sources);
-            let tracks = encode_day_tracks(&summary.tracks, |id| {
+            let tracks = encode_day_tracks(day, &summary.tracks, |id| {
                 totals
                     .get(&id)
                     .and_then(|(info, _)| *info)

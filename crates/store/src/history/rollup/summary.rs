@@ -1,7 +1,9 @@
 //! What the rollups record, and how it is stored as bytes.
 //!
-//! The encoding is little-endian fixed-width records behind a format byte; a blob of another
-//! format (or a damaged one) decodes as an error, and the refresh then rebuilds it.
+//! The encoding is compact records behind a format byte: counts as LEB128 varints, track
+//! records with ids as deltas and times relative to their day, so ten years of daily
+//! summaries stay a few megabytes and a long window reads quickly. A blob of another format
+//! (or a damaged one) decodes as an error, and the refresh then rebuilds it.
 
 use spotify_history_core::CountingRule;
 use std::collections::HashMap;
@@ -36,7 +38,7 @@ pub(crate) const DAY_MS: i64 = 86_400_000;
 pub(crate) const SLOT_MS: i64 = 900_000;
 const SLOTS_PER_DAY: i64 = DAY_MS / SLOT_MS;
 /// Bumped whenever a layout below changes.
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 
 /// The rule the rollup's plays are counted by (the service default: 30 s, unknown durations
 /// count). Questions with another rule are answered from the plays themselves.
@@ -187,11 +189,12 @@ impl Writer {
     fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn i64(&mut self, v: i64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
     fn i16(&mut self, v: i16) {
         self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    /// A signed number as a varint: small magnitudes of either sign stay short.
+    fn zigzag(&mut self, v: i64) {
+        self.varint(((v << 1) ^ (v >> 63)) as u64);
     }
     /// LEB128: seven bits a byte, small numbers (most counts) in one byte.
     fn varint(&mut self, mut v: u64) {
@@ -224,22 +227,25 @@ impl<'a> Reader<'a> {
     fn u64(&mut self) -> Option<u64> {
         self.take().map(u64::from_le_bytes)
     }
-    fn i64(&mut self) -> Option<i64> {
-        self.take().map(i64::from_le_bytes)
-    }
     fn i16(&mut self) -> Option<i16> {
         self.take().map(i16::from_le_bytes)
     }
+    #[inline]
     fn varint(&mut self) -> Option<u64> {
         let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let [byte] = self.take::<1>()?;
-            value |= u64::from(byte & 0x7f) << shift;
+        for (i, &byte) in self.0.iter().enumerate().take(10) {
+            value |= u64::from(byte & 0x7f) << (7 * i);
             if byte & 0x80 == 0 {
+                self.0 = &self.0[i + 1..];
                 return Some(value);
             }
         }
         None
+    }
+    #[inline]
+    fn zigzag(&mut self) -> Option<i64> {
+        let v = self.varint()?;
+        Some((v >> 1) as i64 ^ -((v & 1) as i64))
     }
     fn varint32(&mut self) -> Option<u32> {
         u32::try_from(self.varint()?).ok()
@@ -305,29 +311,24 @@ pub(crate) fn decode_sources(bytes: &[u8], out: &mut HashMap<i16, SourceCounts>)
 /// A day's tracks, by track id, each with what the catalogue says about it (so questions
 /// about a window need not read the totals).
 pub(crate) fn encode_day_tracks(
+    day: i64,
     tracks: &IdMap<TrackPlays>,
     info: impl Fn(i64) -> TrackInfo,
 ) -> Vec<u8> {
-    let mut w = Writer::new(4 + tracks.len() * 58);
-    w.u32(tracks.len() as u32);
-    let mut sorted: Vec<_> = tracks.iter().collect();
-    sorted.sort_by_key(|(id, _)| **id);
-    for (id, t) in sorted {
-        write_track(&mut w, *id, &info(*id), t);
-    }
-    w.0
+    let mut sorted: Vec<_> = tracks.iter().map(|(id, t)| (*id, info(*id), *t)).collect();
+    sorted.sort_unstable_by_key(|(id, _, _)| *id);
+    encode_tracks(day * DAY_MS, &sorted)
 }
 
 /// Adds a day's tracks to `out`.
 pub(crate) fn decode_day_tracks(
+    day: i64,
     bytes: &[u8],
     out: &mut IdMap<(TrackInfo, TrackPlays)>,
 ) -> Option<()> {
-    let mut r = Reader::new(bytes)?;
-    let n = r.u32()?;
-    out.reserve(n as usize);
-    for _ in 0..n {
-        let (id, info, plays) = read_track(&mut r)?;
+    let mut tracks = TrackReader::new(day * DAY_MS, bytes)?;
+    out.reserve(tracks.len());
+    while let Some((id, info, plays)) = tracks.next_track()? {
         out.entry(id)
             .and_modify(|(_, t)| t.add(&plays))
             .or_insert((info, plays));
@@ -335,51 +336,110 @@ pub(crate) fn decode_day_tracks(
     Some(())
 }
 
-fn write_track(w: &mut Writer, id: i64, info: &TrackInfo, t: &TrackPlays) {
-    w.i64(id);
-    w.i16(info.kind);
-    w.i64(info.album);
-    w.i64(info.artist);
-    w.u64(t.plays);
-    w.u64(t.ms);
-    w.i64(t.first);
-    w.i64(t.last);
-}
-
-fn read_track(r: &mut Reader<'_>) -> Option<(i64, TrackInfo, TrackPlays)> {
-    let id = r.i64()?;
-    let info = TrackInfo {
-        kind: r.i16()?,
-        album: r.i64()?,
-        artist: r.i64()?,
-    };
-    let plays = TrackPlays {
-        plays: r.u64()?,
-        ms: r.u64()?,
-        first: r.i64()?,
-        last: r.i64()?,
-    };
-    Some((id, info, plays))
+/// Calls `f` with each of a day's tracks.
+pub(crate) fn for_each_day_track(
+    day: i64,
+    bytes: &[u8],
+    mut f: impl FnMut(i64, TrackInfo, TrackPlays),
+) -> Option<()> {
+    let mut tracks = TrackReader::new(day * DAY_MS, bytes)?;
+    while let Some((id, info, plays)) = tracks.next_track()? {
+        f(id, info, plays);
+    }
+    Some(())
 }
 
 /// A user's totals: one record per track, sorted by track id.
 pub(crate) fn encode_totals(totals: &[(i64, TrackInfo, TrackPlays)]) -> Vec<u8> {
-    let mut w = Writer::new(4 + totals.len() * 58);
-    w.u32(totals.len() as u32);
-    for (id, info, t) in totals {
-        write_track(&mut w, *id, info, t);
+    encode_tracks(0, totals)
+}
+
+pub(crate) fn decode_totals(bytes: &[u8]) -> Option<Vec<(i64, TrackInfo, TrackPlays)>> {
+    let mut tracks = TrackReader::new(0, bytes)?;
+    let mut totals = Vec::with_capacity(tracks.len());
+    while let Some(track) = tracks.next_track()? {
+        totals.push(track);
+    }
+    Some(totals)
+}
+
+/// Track records sorted by id: the count, then per track the id's distance from the one
+/// before, kind, album, artist, plays, time, and first and last play relative to `base`
+/// (a day's start) and to each other, all varints: about 20 bytes a track.
+fn encode_tracks(base: i64, tracks: &[(i64, TrackInfo, TrackPlays)]) -> Vec<u8> {
+    let mut w = Writer::new(5 + tracks.len() * 24);
+    w.varint(tracks.len() as u64);
+    let mut previous = 0i64;
+    for (id, info, t) in tracks {
+        w.zigzag(id.wrapping_sub(previous));
+        previous = *id;
+        w.zigzag(info.kind.into());
+        w.zigzag(info.album);
+        w.zigzag(info.artist);
+        w.varint(t.plays);
+        w.varint(t.ms);
+        w.zigzag(t.first.wrapping_sub(base));
+        w.zigzag(t.last.wrapping_sub(t.first));
     }
     w.0
 }
 
-pub(crate) fn decode_totals(bytes: &[u8]) -> Option<Vec<(i64, TrackInfo, TrackPlays)>> {
-    let mut r = Reader::new(bytes)?;
-    let n = r.u32()? as usize;
-    let mut totals = Vec::with_capacity(n);
-    for _ in 0..n {
-        totals.push(read_track(&mut r)?);
+/// Reads what [`encode_tracks`] wrote, one track at a time.
+struct TrackReader<'a> {
+    r: Reader<'a>,
+    base: i64,
+    left: u64,
+    previous: i64,
+}
+
+impl<'a> TrackReader<'a> {
+    fn new(base: i64, bytes: &'a [u8]) -> Option<TrackReader<'a>> {
+        let mut r = Reader::new(bytes)?;
+        let left = r.varint()?;
+        Some(TrackReader {
+            r,
+            base,
+            left,
+            previous: 0,
+        })
     }
-    Some(totals)
+
+    /// Tracks still to read (a hint for allocations: never more than the bytes left).
+    fn len(&self) -> usize {
+        usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(self.r.0.len())
+    }
+
+    /// The next track; `Some(None)` after the last, `None` if the blob is damaged.
+    fn next_track(&mut self) -> Option<Option<(i64, TrackInfo, TrackPlays)>> {
+        if self.left == 0 {
+            return Some(None);
+        }
+        self.left -= 1;
+        let r = &mut self.r;
+        let id = self.previous.wrapping_add(r.zigzag()?);
+        self.previous = id;
+        let info = TrackInfo {
+            kind: i16::try_from(r.zigzag()?).ok()?,
+            album: r.zigzag()?,
+            artist: r.zigzag()?,
+        };
+        let plays = r.varint()?;
+        let ms = r.varint()?;
+        let first = self.base.wrapping_add(r.zigzag()?);
+        let last = first.wrapping_add(r.zigzag()?);
+        Some(Some((
+            id,
+            info,
+            TrackPlays {
+                plays,
+                ms,
+                first,
+                last,
+            },
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -426,7 +486,12 @@ mod tests {
             artist: 4,
         };
         let mut tracks = IdMap::default();
-        decode_day_tracks(&encode_day_tracks(&summary.tracks, |_| info), &mut tracks).unwrap();
+        decode_day_tracks(
+            day,
+            &encode_day_tracks(day, &summary.tracks, |_| info),
+            &mut tracks,
+        )
+        .unwrap();
         let expected: IdMap<_> = summary
             .tracks
             .iter()
@@ -436,7 +501,11 @@ mod tests {
 
         let totals = vec![(7, info, summary.tracks[&7])];
         assert_eq!(decode_totals(&encode_totals(&totals)).unwrap(), totals);
-        assert!(decode_totals(&[FORMAT + 1, 0, 0, 0, 0]).is_none());
+        assert!(decode_totals(&[FORMAT + 1, 0]).is_none());
+        assert!(
+            decode_totals(&[FORMAT - 1, 0]).is_none(),
+            "the old fixed-width format"
+        );
         let mut w = Writer::new(0);
         for v in [0, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
             w.varint(v);
@@ -446,6 +515,7 @@ mod tests {
             assert_eq!(r.varint(), Some(v));
         }
         assert_eq!(r.varint(), None);
-        assert!(decode_totals(&encode_totals(&totals)[..20]).is_none());
+        let encoded = encode_totals(&totals);
+        assert!(decode_totals(&encoded[..encoded.len() - 1]).is_none());
     }
 }
