@@ -120,9 +120,9 @@ impl Analytics {
             starts.push(start);
             start = bucket.next(start);
         }
-        let counts: Vec<(i64, i64)> = match subject {
-            // Weeks and months of one artist or track: the store counts between the buckets'
-            // first instants, mostly from its day summaries.
+        // Weeks and months of a much-played artist: the store counts between the buckets'
+        // first instants, mostly from its day summaries.
+        let summarised = match subject {
             Some(subject) if bucket != Bucket::Day => {
                 let cuts: Vec<i64> = starts[1..]
                     .iter()
@@ -130,7 +130,11 @@ impl Analytics {
                     .collect();
                 self.store().subject_series(filter, subject, &cuts).await?
             }
-            _ => {
+            _ => None,
+        };
+        let counts: Vec<(i64, i64)> = match summarised {
+            Some(counts) => counts,
+            None => {
                 let bounds = self.store().listen_bounds(filter.user).await?;
                 let spans = window.offset_spans(bounds);
                 let mut totals: BTreeMap<i64, (i64, i64)> = BTreeMap::new();

@@ -1,6 +1,6 @@
 //! Narrowing a question to one artist's or one track's plays (artist and track detail).
 
-use super::{PLAY_FILTER, PlayFilter, bind_filter};
+use super::PlayFilter;
 use crate::row::RowExt;
 use crate::{BackendKind, Result, Store, on_pool};
 use spotify_history_core::{ArtistId, TrackId};
@@ -76,43 +76,35 @@ fn cuts_by_day(cuts: &[i64], first: i64, end: i64) -> BTreeMap<i64, (i64, i64)> 
 impl Store {
     /// The subject's plays and time in consecutive pieces of the filter's window: `cuts`
     /// (ascending instants, e.g. where local months begin) split it into `cuts.len() + 1`
-    /// pieces, counted in order.
+    /// pieces, counted in order. `None` when the subject's own plays are the quicker read.
     ///
-    /// A subject with few plays is counted play by play. A favourite artist of ten years has
-    /// hundreds of thousands: whole UTC days then come from the day summaries, each counted
-    /// in one piece, and only the window's ragged edges and the shorter side of each cut that
-    /// splits a day are read from the plays.
+    /// A favourite artist of ten years has hundreds of thousands of plays: whole UTC days
+    /// then come from the day summaries, each counted in one piece, and only the window's
+    /// ragged edges and the shorter side of each cut that splits a day are read from the
+    /// plays.
     pub async fn subject_series(
         &self,
         filter: &PlayFilter,
         subject: Subject,
         cuts: &[i64],
-    ) -> Result<Vec<(i64, i64)>> {
+    ) -> Result<Option<Vec<(i64, i64)>>> {
         let piece_of = |at: i64| cuts.partition_point(|&cut| cut <= at);
         let mut pieces = vec![(0i64, 0i64); cuts.len() + 1];
         let bounds = self.listen_bounds(filter.user).await?;
         let (Some(first), Some(last)) = (bounds.first_ms, bounds.last_ms) else {
-            return Ok(pieces);
+            return Ok(Some(pieces));
         };
         let (from, to) = (filter.start_bound().max(first), filter.to_ms.min(last + 1));
-        if from >= to {
-            return Ok(pieces);
-        }
         let first_day = from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0);
         let end_day = to.div_euclid(DAY_MS);
-        let days = if first_day < end_day {
-            self.subject_days(filter, subject, first_day, end_day)
-                .await?
-        } else {
-            None
-        };
-        let Some(days) = days else {
-            for (ended_at, ms) in self.subject_plays(filter, subject).await? {
-                let piece = &mut pieces[piece_of(ended_at)];
-                piece.0 += 1;
-                piece.1 += ms;
-            }
-            return Ok(pieces);
+        if first_day >= end_day {
+            return Ok(None);
+        }
+        let Some(days) = self
+            .subject_days(filter, subject, first_day, end_day)
+            .await?
+        else {
+            return Ok(None);
         };
         // Plays read one by one: the edges (added to their piece), and the parts of days that
         // cuts split (moved from the piece their day is counted in to their own).
@@ -147,30 +139,7 @@ impl Store {
             piece.0 += 1;
             piece.1 += ms;
         }
-        Ok(pieces)
-    }
-
-    /// The subject's counted plays in the filter's window, found through its own index:
-    /// `(ended_at, ms_played)`.
-    async fn subject_plays(
-        &self,
-        filter: &PlayFilter,
-        subject: Subject,
-    ) -> Result<Vec<(i64, i64)>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT p.ended_at, COALESCE(p.ms_played, 0) AS ms_played
-             FROM plays p WHERE {PLAY_FILTER}{condition}",
-            condition = Subject::condition(Some(subject), 6)
-        ));
-        let plays = on_pool!(self, pool => {
-            let rows = bind_subject!(bind_filter!(sqlx::query(sql), filter), Some(subject))
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|row| Ok((row.int("ended_at")?, i64::from(row.opt_int4("ms_played")?.unwrap_or(0)))))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
-        Ok(plays)
+        Ok(Some(pieces))
     }
 
     /// The subject's counted plays ending in any of the (disjoint) ranges, which lie inside
