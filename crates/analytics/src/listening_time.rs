@@ -120,6 +120,7 @@ impl Analytics {
             starts.push(start);
             start = bucket.next(start);
         }
+        let bounds = self.store().listen_bounds(filter.user).await?;
         // Weeks and months of a much-played artist: the store counts between the buckets'
         // first instants, mostly from its day summaries.
         let summarised = match subject {
@@ -128,14 +129,15 @@ impl Analytics {
                     .iter()
                     .map(|&day| window.day_start_ms(day))
                     .collect();
-                self.store().subject_series(filter, subject, &cuts).await?
+                self.store()
+                    .subject_series(filter, subject, bounds, &cuts)
+                    .await?
             }
             _ => None,
         };
         let counts: Vec<(i64, i64)> = match summarised {
             Some(counts) => counts,
             None => {
-                let bounds = self.store().listen_bounds(filter.user).await?;
                 let spans = window.offset_spans(bounds);
                 let mut totals: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
                 for row in self.store().local_days(filter, &spans, subject).await? {

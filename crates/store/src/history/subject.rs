@@ -1,6 +1,7 @@
 //! Narrowing a question to one artist's or one track's plays (artist and track detail).
 
-use super::PlayFilter;
+use super::rollup::{DAY_MS, whole_days};
+use super::{ListenBounds, PlayFilter};
 use crate::row::RowExt;
 use crate::{BackendKind, Result, Store, on_pool};
 use spotify_history_core::{ArtistId, TrackId};
@@ -18,21 +19,25 @@ pub enum Subject {
 impl Subject {
     /// The extra condition on `p` (plays), with the subject's id as placeholder `$n`.
     pub(crate) fn condition(subject: Option<Subject>, n: usize) -> String {
-        match subject {
-            None => String::new(),
-            Some(Subject::Artist(_)) => format!(
-                " AND p.track_id IN (SELECT sa.track_id FROM track_artists sa
-                                     WHERE sa.artist_id = ${n} AND sa.position = 0)"
-            ),
-            Some(Subject::Track(_)) => format!(" AND p.track_id = ${n}"),
-        }
+        subject.map_or_else(String::new, |subject| subject.on_track("p.track_id", n))
     }
 
     /// [`Subject::condition`] as a mere filter on plays found by time: the `+` keeps the
     /// engine from looking plays up by track instead (SQLite would otherwise seek every
     /// track of the artist in every time range).
     pub(crate) fn filter_by_time(subject: Subject, n: usize) -> String {
-        Subject::condition(Some(subject), n).replacen("p.track_id", "+p.track_id", 1)
+        subject.on_track("+p.track_id", n)
+    }
+
+    /// " AND `track` is one of the subject's tracks", the id as placeholder `$n`.
+    fn on_track(self, track: &str, n: usize) -> String {
+        match self {
+            Subject::Artist(_) => format!(
+                " AND {track} IN (SELECT sa.track_id FROM track_artists sa
+                                  WHERE sa.artist_id = ${n} AND sa.position = 0)"
+            ),
+            Subject::Track(_) => format!(" AND {track} = ${n}"),
+        }
     }
 
     /// The id bound to the condition's placeholder.
@@ -54,9 +59,6 @@ macro_rules! bind_subject {
     };
 }
 pub(crate) use bind_subject;
-
-/// A UTC day in ms.
-const DAY_MS: i64 = 86_400_000;
 
 /// The UTC days of `first..end` that cuts split (a cut at midnight splits nothing), with the
 /// first and last cut inside each.
@@ -82,21 +84,21 @@ impl Store {
     /// then come from the day summaries, each counted in one piece, and only the window's
     /// ragged edges and the shorter side of each cut that splits a day are read from the
     /// plays.
+    /// `bounds` are the user's (see [`Store::listen_bounds`]).
     pub async fn subject_series(
         &self,
         filter: &PlayFilter,
         subject: Subject,
+        bounds: ListenBounds,
         cuts: &[i64],
     ) -> Result<Option<Vec<(i64, i64)>>> {
         let piece_of = |at: i64| cuts.partition_point(|&cut| cut <= at);
         let mut pieces = vec![(0i64, 0i64); cuts.len() + 1];
-        let bounds = self.listen_bounds(filter.user).await?;
         let (Some(first), Some(last)) = (bounds.first_ms, bounds.last_ms) else {
             return Ok(Some(pieces));
         };
         let (from, to) = (filter.start_bound().max(first), filter.to_ms.min(last + 1));
-        let first_day = from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0);
-        let end_day = to.div_euclid(DAY_MS);
+        let (first_day, end_day) = whole_days(from, to);
         if first_day >= end_day {
             return Ok(None);
         }

@@ -14,4 +14,4 @@ mod refresh;
 mod summary;
 
 pub(crate) use read::{Parts, Rollup};
-pub(crate) use summary::{IdMap, SLOT_MS};
+pub(crate) use summary::{DAY_MS, IdMap, SLOT_MS, whole_days};

@@ -4,7 +4,8 @@
 use super::cache;
 use super::summary::{
     DAY_MS, IdMap, ROLLUP_RULE, SlotCounts, SourceCounts, Summary, TrackInfo, TrackPlays,
-    decode_day_tracks, decode_slots, decode_sources, decode_totals, for_each_day_track,
+    add_track, decode_day_tracks, decode_slots, decode_sources, decode_totals, for_each_day_track,
+    whole_days,
 };
 use crate::history::{PlayFilter, Subject};
 use crate::row::RowExt;
@@ -166,9 +167,7 @@ impl Merge for IdMap<(TrackInfo, TrackPlays)> {
             (other, self)
         };
         for (id, (info, plays)) in from {
-            into.entry(id)
-                .and_modify(|(_, t)| t.add(&plays))
-                .or_insert((info, plays));
+            add_track(&mut into, id, info, plays);
         }
         into
     }
@@ -297,8 +296,7 @@ impl Store {
         // edges from the plays.
         let (mut lead, mut days, mut tail) =
             (Summary::default(), Days::default(), Summary::default());
-        let first_day = from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0);
-        let end_day = to.div_euclid(DAY_MS);
+        let (first_day, end_day) = whole_days(from, to);
         if first_day >= end_day {
             lead = self.summarise_plays(user, from, to).await?;
         } else {
@@ -359,6 +357,16 @@ impl Store {
             rollup.window_tracks = tracks;
         }
         Ok(Some(rollup))
+    }
+
+    /// Says that `what` cannot be read and has every summary of the user rebuilt; the
+    /// question at hand is answered from the plays.
+    async fn rebuild_unreadable(&self, user: UserId, what: &str) -> Result<()> {
+        tracing::warn!(
+            user = user.0,
+            "{what} cannot be read; answering from the plays and rebuilding the summaries"
+        );
+        self.forget_rollups(user).await
     }
 
     /// Drops the user's totals and marks a day, so the next refresh summarises every day
@@ -427,11 +435,8 @@ impl Store {
             },
         };
         if !(sources_read && tracks_read) {
-            tracing::warn!(
-                user = user.0,
-                "stored history totals cannot be read; answering from the plays and rebuilding them"
-            );
-            self.forget_rollups(user).await?;
+            self.rebuild_unreadable(user, "the stored history totals")
+                .await?;
             return Ok(None);
         }
         Ok(Some(totals))
@@ -484,11 +489,8 @@ impl Store {
             }
         }
         if !readable {
-            tracing::warn!(
-                user = user.0,
-                "a stored history summary cannot be read; answering from the plays and rebuilding the summaries"
-            );
-            self.forget_rollups(user).await?;
+            self.rebuild_unreadable(user, "a stored day summary")
+                .await?;
         }
         Ok(readable)
     }
@@ -551,11 +553,8 @@ impl Store {
             .await?;
         let readable = days.is_some();
         if !readable {
-            tracing::warn!(
-                user = filter.user.0,
-                "a stored history summary cannot be read; answering from the plays and rebuilding the summaries"
-            );
-            self.forget_rollups(filter.user).await?;
+            self.rebuild_unreadable(filter.user, "a stored day summary")
+                .await?;
             return Ok(None);
         }
         Ok(days.map(|mut days| {

@@ -36,6 +36,15 @@ pub(crate) type IdMap<V> = HashMap<i64, V, BuildHasherDefault<IdHasher>>;
 
 pub(crate) const DAY_MS: i64 = 86_400_000;
 pub(crate) const SLOT_MS: i64 = 900_000;
+
+/// The UTC days lying wholly inside `[from, to)`, as `first..end` (empty when `first >= end`);
+/// what lies outside them is the window's ragged edges.
+pub(crate) fn whole_days(from: i64, to: i64) -> (i64, i64) {
+    (
+        from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0),
+        to.div_euclid(DAY_MS),
+    )
+}
 const SLOTS_PER_DAY: i64 = DAY_MS / SLOT_MS;
 /// Bumped whenever a layout below changes.
 const FORMAT: u8 = 2;
@@ -320,20 +329,28 @@ pub(crate) fn encode_day_tracks(
     encode_tracks(day * DAY_MS, &sorted)
 }
 
+/// Adds a track's plays to `tracks`.
+pub(crate) fn add_track(
+    tracks: &mut IdMap<(TrackInfo, TrackPlays)>,
+    id: i64,
+    info: TrackInfo,
+    plays: TrackPlays,
+) {
+    tracks
+        .entry(id)
+        .and_modify(|(_, t)| t.add(&plays))
+        .or_insert((info, plays));
+}
+
 /// Adds a day's tracks to `out`.
 pub(crate) fn decode_day_tracks(
     day: i64,
     bytes: &[u8],
     out: &mut IdMap<(TrackInfo, TrackPlays)>,
 ) -> Option<()> {
-    let mut tracks = TrackReader::new(day * DAY_MS, bytes)?;
-    out.reserve(tracks.len());
-    while let Some((id, info, plays)) = tracks.next_track()? {
-        out.entry(id)
-            .and_modify(|(_, t)| t.add(&plays))
-            .or_insert((info, plays));
-    }
-    Some(())
+    for_each_day_track(day, bytes, |id, info, plays| {
+        add_track(out, id, info, plays)
+    })
 }
 
 /// Calls `f` with each of a day's tracks.
