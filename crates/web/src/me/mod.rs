@@ -12,6 +12,7 @@ mod tokens;
 
 use crate::AppState;
 use crate::ui::history::{HistoryView, PERIODS, period};
+use crate::ui::imports::{ImportRow, latest_imports};
 use crate::ui::{Frame, ListenerPage, UiError, analytics, format, page_headers, render};
 use askama::Template;
 use axum::Router;
@@ -24,7 +25,6 @@ use axum::routing::{get, post};
 use connect::Instructions;
 use serde::Deserialize;
 use spotify_history_analytics::Scope;
-use spotify_history_store::ImportJobFilter;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -50,17 +50,6 @@ struct TokenRow {
     created_at: String,
     last_used_at: String,
     active: bool,
-}
-
-/// One of the listener's uploads.
-struct ImportRow {
-    file_name: String,
-    status: String,
-    inserted: String,
-    merged: String,
-    skipped: String,
-    error: Option<String>,
-    created_at: String,
 }
 
 #[derive(Template)]
@@ -109,17 +98,7 @@ async fn page(
         })
         .await?;
     let tokens = app.store.list_api_tokens(Some(user.id)).await?;
-    let imports = app
-        .store
-        .import_jobs_page(
-            &ImportJobFilter {
-                user: Some(user.id),
-                status: None,
-            },
-            10,
-            0,
-        )
-        .await?;
+    let imports = latest_imports(&app, user.id).await?;
     let base = app.mcp.public_base_url.trim_end_matches('/').to_owned();
     let page = MePage {
         frame: listener.frame,
@@ -154,19 +133,7 @@ async fn page(
         history,
         period: period_key,
         periods: PERIODS,
-        imports: imports
-            .jobs
-            .into_iter()
-            .map(|job| ImportRow {
-                file_name: job.file_name,
-                status: job.status,
-                inserted: format::count(job.inserted),
-                merged: format::count(job.merged),
-                skipped: format::count(job.skipped),
-                error: job.error,
-                created_at: format::ms_utc(job.created_at),
-            })
-            .collect(),
+        imports,
         mcp_url: format!("{base}/mcp"),
     };
     let mut response = render(&page);

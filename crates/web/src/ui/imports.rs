@@ -3,7 +3,7 @@
 //! every 2 s while one is pending or running) and skipped rows per reason.
 
 use super::jobs::{UserChoice, user_choices};
-use super::users::ImportRow;
+pub(crate) use super::users::ImportRow;
 use super::{AdminPage, Frame, UiError, done, render};
 use crate::AppState;
 use crate::upload::{self, Owner};
@@ -33,6 +33,20 @@ struct ImportsLive {
     imports: Vec<ImportRow>,
     /// Some job is pending or running: the table keeps refreshing itself.
     active: bool,
+}
+
+/// A user's latest import jobs as tables show them (the user's page in the admin UI, and the
+/// listener's own page).
+pub(crate) async fn latest_imports(
+    app: &AppState,
+    user: UserId,
+) -> Result<Vec<ImportRow>, UiError> {
+    let filter = ImportJobFilter {
+        user: Some(user),
+        status: None,
+    };
+    let page = app.store.import_jobs_page(&filter, 10, 0).await?;
+    Ok(page.jobs.into_iter().map(ImportRow::from).collect())
 }
 
 async fn live_rows(app: &AppState) -> Result<ImportsLive, UiError> {

@@ -2,6 +2,7 @@
 //! the actions as forms: pause/resume collection, sync now, delete with typed confirmation.
 
 use super::history::{HistoryView, PERIODS, period};
+use super::imports::latest_imports;
 use super::{AdminPage, Frame, UiError, analytics, done, format, render};
 use crate::AppState;
 use askama::Template;
@@ -11,7 +12,6 @@ use axum::response::Response;
 use serde::Deserialize;
 use spotify_history_analytics::{Analytics, Scope, SyncStatus};
 use spotify_history_core::UserId;
-use spotify_history_store::ImportJobFilter;
 
 /// A user's collection health, as tables show it.
 pub(crate) struct UserHealth {
@@ -188,17 +188,7 @@ pub(crate) async fn detail(
             time_zone: user.time_zone.clone(),
         })
         .await?;
-    let imports = app
-        .store
-        .import_jobs_page(
-            &ImportJobFilter {
-                user: Some(user.id),
-                status: None,
-            },
-            10,
-            0,
-        )
-        .await?;
+    let imports = latest_imports(&app, user.id).await?;
     Ok(render(&UserPage {
         frame: page.frame.in_section("users"),
         id,
@@ -216,7 +206,7 @@ pub(crate) async fn detail(
         history,
         period: period_key,
         periods: PERIODS,
-        imports: imports.jobs.into_iter().map(ImportRow::from).collect(),
+        imports,
     }))
 }
 
