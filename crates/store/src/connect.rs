@@ -119,6 +119,7 @@ impl Store {
         Ok(Store {
             backend,
             url: url.clone(),
+            names: Default::default(),
         })
     }
 

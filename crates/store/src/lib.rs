@@ -79,6 +79,8 @@ enum Backend {
 pub struct Store {
     backend: Backend,
     url: DatabaseUrl,
+    /// The catalogue's names, loaded on the first search (see `history::names`).
+    names: std::sync::Arc<tokio::sync::Mutex<history::CatalogNames>>,
 }
 
 impl std::fmt::Debug for Store {

@@ -18,6 +18,8 @@ pub(crate) trait RowExt {
     fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error>;
     /// A blob borrowed from the row (no copy).
     fn blob(&self, column: &str) -> Result<&[u8], sqlx::Error>;
+    /// Text borrowed from the row (no copy).
+    fn str(&self, column: &str) -> Result<&str, sqlx::Error>;
 }
 
 macro_rules! impl_row_ext {
@@ -51,6 +53,9 @@ macro_rules! impl_row_ext {
                 self.try_get(column)
             }
             fn blob(&self, column: &str) -> Result<&[u8], sqlx::Error> {
+                self.try_get(column)
+            }
+            fn str(&self, column: &str) -> Result<&str, sqlx::Error> {
                 self.try_get(column)
             }
         }

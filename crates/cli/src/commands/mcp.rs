@@ -19,6 +19,7 @@ pub struct McpArgs {
 
 pub async fn run(settings: &Settings, args: McpArgs) -> anyhow::Result<()> {
     let store = super::open_store(settings).await?;
+    super::load_catalog_names(&store);
     let principal = match &args.user {
         Some(name) => {
             let user = store.find_user_by_name(name).await?.with_context(|| {

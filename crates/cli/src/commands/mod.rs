@@ -91,3 +91,20 @@ pub async fn spotify_access(
     let client = SpotifyClient::new(config)?;
     Ok(Some(SpotifyAccess::new(client, store.clone(), cipher)))
 }
+
+/// Loads the catalogue's names in the background, so the first search does not wait for them.
+pub(crate) fn load_catalog_names(store: &spotify_history_store::Store) {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match store.load_catalog_names().await {
+            Ok(()) => tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "catalogue names loaded for search"
+            ),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot load the catalogue's names yet; the first search will")
+            }
+        }
+    });
+}

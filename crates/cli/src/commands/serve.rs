@@ -13,6 +13,7 @@ pub async fn run(settings: &Settings, collect: bool) -> anyhow::Result<()> {
     let stored_logs = crate::logging::StoredLogs::start(settings, &store);
     tracing::info!(database = %store.url(), public_url = %settings.public_base_url(), "database ready");
     ensure_admin_credential(settings, &store).await?;
+    super::load_catalog_names(&store);
 
     let listener = tokio::net::TcpListener::bind(settings.bind_addr)
         .await

@@ -4,7 +4,7 @@ use super::rollup::{Parts, Rollup};
 use super::{PLAY_FILTER, PlayFilter, bind_filter};
 use crate::row::RowExt;
 use crate::{BackendKind, Result, Store, on_pool};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// A case-insensitive substring search, the same on both engines.
 ///
@@ -70,10 +70,6 @@ impl SearchPattern {
         self.needle.is_ascii()
     }
 }
-
-/// Up to this many tracks in a window, their names are looked up by id rather than the
-/// catalogue's names scanned.
-const NAMES_BY_ID_MAX: usize = 20_000;
 
 /// The case-insensitive LIKE of the store's engine: SQLite's LIKE ignores ASCII case
 /// already, PostgreSQL needs ILIKE. Either way the text's non-ASCII letters are wildcards
@@ -164,47 +160,33 @@ impl Store {
             .collect())
     }
 
-    /// The search over the rollup's tracks: names narrow the candidates in SQL, the rollup
-    /// says which the user played in the window, how often, and by whom and on what album.
+    /// The search over the rollup's tracks: the catalogue's names in memory say which tracks,
+    /// artists and albums match, the rollup which of those tracks the user played in the
+    /// window and how often.
     async fn search_rollup(
         &self,
         rollup: &Rollup,
         pattern: &SearchPattern,
         limit: i64,
     ) -> Result<Vec<SearchHit>> {
-        let contains = pattern.like_contains();
-        let like = like(self.backend());
-        // Artists and albums with matching names: their tables are small, scanned once each.
-        let artists = self.ids_named_like("artists", &contains).await?;
-        let albums = self.ids_named_like("albums", &contains).await?;
-        // Tracks with matching names: those of the window looked up by id when there are few,
-        // else the catalogue scanned.
-        let window: Vec<i64> = rollup.tracks().iter().map(|(id, _, _)| *id).collect();
-        let titles: HashSet<i64> = if window.len() <= NAMES_BY_ID_MAX {
-            let sql =
-                format!("SELECT t.id FROM tracks t WHERE {{ids}} AND t.name {like} $2 ESCAPE '\\'");
-            self.fetch_by_ids_and(&sql, "t.id", &window, Some(&contains), |row| row.int("id"))
-                .await?
-                .into_iter()
-                .collect()
-        } else {
-            self.ids_named_like("tracks", &contains).await?
-        };
-        let mut played: Vec<(i64, i64, i64)> = rollup
-            .tracks()
-            .iter()
-            .filter(|(id, info, _)| {
-                titles.contains(id)
-                    || artists.contains(&info.artist)
-                    || albums.contains(&info.album)
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut played: Vec<(i64, i64, i64)> = self
+            .with_catalog_names(|names| {
+                let named = names.matching(pattern.text());
+                rollup
+                    .tracks()
+                    .iter()
+                    .filter(|(id, info, _)| {
+                        named.tracks.contains(id)
+                            || named.artists.contains(&info.artist)
+                            || named.albums.contains(&info.album)
+                    })
+                    .map(|(id, _, plays)| (*id, plays.plays as i64, plays.ms as i64))
+                    .collect()
             })
-            .map(|(id, _, plays)| (*id, plays.plays as i64, plays.ms as i64))
-            .collect();
+            .await?;
         played.sort_by(|a, b| (b.1, b.2, a.0).cmp(&(a.1, a.2, b.0)));
-        // Plain ASCII text matches in SQL exactly: only the listed hits need their names.
-        if pattern.sql_is_exact() {
-            played.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        }
+        played.truncate(limit);
         let ids: Vec<i64> = played.iter().map(|(id, _, _)| *id).collect();
         let details: HashMap<i64, SearchHit> = self
             .fetch_by_ids(
@@ -242,22 +224,7 @@ impl Store {
         Ok(played
             .into_iter()
             .filter_map(|(id, _, _)| details.get(&id).cloned())
-            .filter(|hit| pattern.matches_hit(hit))
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
             .collect())
-    }
-
-    /// Ids of the rows of a catalogue table whose name is like the pattern.
-    async fn ids_named_like(&self, table: &str, pattern: &str) -> Result<HashSet<i64>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM {table} WHERE name {} $1 ESCAPE '\\'",
-            like(self.backend())
-        ));
-        let ids = on_pool!(self, pool => {
-            let rows = sqlx::query(sql).bind(pattern).fetch_all(pool).await?;
-            rows.iter().map(|row| row.int("id")).collect::<Result<HashSet<_>, sqlx::Error>>()?
-        });
-        Ok(ids)
     }
 }
 
