@@ -18,9 +18,13 @@ macro_rules! migration_set {
 }
 
 pub(crate) fn sqlite() -> Migrator {
-    Migrator::with_migrations(migration_set!("sqlite": 1 "0001_initial", 2 "0002_history"))
+    Migrator::with_migrations(
+        migration_set!("sqlite": 1 "0001_initial", 2 "0002_history", 3 "0003_history_blocks"),
+    )
 }
 
 pub(crate) fn postgres() -> Migrator {
-    Migrator::with_migrations(migration_set!("postgres": 1 "0001_initial", 2 "0002_history"))
+    Migrator::with_migrations(
+        migration_set!("postgres": 1 "0001_initial", 2 "0002_history", 3 "0003_history_blocks"),
+    )
 }

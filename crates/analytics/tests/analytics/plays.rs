@@ -441,17 +441,29 @@ store_test!(
         write(
             &db.store,
             bob,
-            &[heard("2021-03-02T10:00:00Z", "Secret Later Band", "Newer Song")],
+            &[heard(
+                "2021-03-02T10:00:00Z",
+                "Secret Later Band",
+                "Newer Song",
+            )],
         )
         .await;
         let newer = SearchArgs {
             query: "NEWER".into(),
             ..SearchArgs::default()
         };
-        let found = analytics.search_plays(&bob_scope, &newer).await.unwrap().result;
+        let found = analytics
+            .search_plays(&bob_scope, &newer)
+            .await
+            .unwrap()
+            .result;
         let names: Vec<_> = found.matches.iter().map(|m| m.track.as_str()).collect();
         assert_eq!(names, ["Newer Song"]);
-        let bands = analytics.search_plays(&bob_scope, &search).await.unwrap().result;
+        let bands = analytics
+            .search_plays(&bob_scope, &search)
+            .await
+            .unwrap()
+            .result;
         assert_eq!(bands.matches.len(), 2);
     }
 );

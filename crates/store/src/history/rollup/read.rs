@@ -3,8 +3,8 @@
 
 use super::cache;
 use super::summary::{
-    DAY_MS, IdMap, ROLLUP_RULE, SlotCounts, SourceCounts, Summary, TrackInfo, TrackPlays,
-    add_track, decode_day_tracks, decode_slots, decode_sources, decode_totals, for_each_day_track,
+    BLOCK_DAYS, DAY_MS, IdMap, ROLLUP_RULE, SlotCounts, SourceCounts, Summary, TrackInfo,
+    TrackPlays, add_track, add_tracks, decode_slots, decode_sources, decode_totals, for_each_track,
     whole_days,
 };
 use crate::history::{PlayFilter, Subject};
@@ -177,6 +177,37 @@ impl<T> Merge for Vec<T> {
     fn merge(mut self, mut other: Self) -> Self {
         self.append(&mut other);
         self
+    }
+}
+
+/// Where track summaries are stored: one row per UTC day, or per block of days.
+#[derive(Debug, Clone, Copy)]
+enum Stored {
+    Days,
+    Blocks,
+}
+
+impl Stored {
+    /// Rows `$2..$3` of user `$1`, numbered `n`.
+    fn sql(self) -> &'static str {
+        match self {
+            Stored::Days => {
+                "SELECT day AS n, tracks FROM history_day_tracks
+                 WHERE user_id = $1 AND day >= $2 AND day < $3"
+            }
+            Stored::Blocks => {
+                "SELECT block AS n, tracks FROM history_block_tracks
+                 WHERE user_id = $1 AND block >= $2 AND block < $3"
+            }
+        }
+    }
+
+    /// Days a row covers.
+    fn days(self) -> i64 {
+        match self {
+            Stored::Days => 1,
+            Stored::Blocks => BLOCK_DAYS,
+        }
     }
 }
 
@@ -478,12 +509,7 @@ impl Store {
             });
         }
         if parts.tracks {
-            let decoded = self
-                .fold_day_tracks(user, first, end, |tracks: &mut IdMap<_>, day, bytes| {
-                    decode_day_tracks(day, bytes, tracks)
-                })
-                .await?;
-            match decoded {
+            match self.read_tracks(user, first, end).await? {
                 Some(tracks) => days.tracks = tracks,
                 None => readable = false,
             }
@@ -532,13 +558,15 @@ impl Store {
             return Ok(None);
         }
         let days = self
-            .fold_day_tracks(
+            .fold_stored(
                 filter.user,
+                Stored::Days,
                 first,
                 end,
-                move |days: &mut Vec<_>, day, bytes| {
+                move |days: &mut Vec<_>, start_ms, bytes| {
                     let (mut plays, mut ms) = (0, 0);
-                    for_each_day_track(day, bytes, |id, info, t| {
+                    let day = start_ms.div_euclid(DAY_MS);
+                    for_each_track(start_ms, bytes, |id, info, t| {
                         if wanted(id, &info) {
                             plays += t.plays as i64;
                             ms += t.ms as i64;
@@ -563,12 +591,42 @@ impl Store {
         }))
     }
 
-    /// Folds the stored track summaries of days `first..end` with `fold`; `None` if one cannot
-    /// be read. Decoding is most of the cost of a long stretch, so one of years is read in
-    /// two halves at once, the second on another worker thread.
-    async fn fold_day_tracks<T, F>(
+    /// The tracks of days `first..end`: whole blocks from the block summaries, the days
+    /// around them from the day summaries; `None` if one cannot be read.
+    async fn read_tracks(
         &self,
         user: UserId,
+        first: i64,
+        end: i64,
+    ) -> Result<Option<IdMap<(TrackInfo, TrackPlays)>>> {
+        let add =
+            |tracks: &mut IdMap<_>, start_ms, bytes: &[u8]| add_tracks(start_ms, bytes, tracks);
+        let (first_block, end_block) = (
+            first.div_euclid(BLOCK_DAYS) + i64::from(first.rem_euclid(BLOCK_DAYS) != 0),
+            end.div_euclid(BLOCK_DAYS),
+        );
+        if first_block >= end_block {
+            return self.fold_stored(user, Stored::Days, first, end, add).await;
+        }
+        let (blocks, lead, tail) = tokio::try_join!(
+            self.fold_stored(user, Stored::Blocks, first_block, end_block, add),
+            self.fold_stored(user, Stored::Days, first, first_block * BLOCK_DAYS, add),
+            self.fold_stored(user, Stored::Days, end_block * BLOCK_DAYS, end, add),
+        )?;
+        Ok(blocks
+            .zip(lead)
+            .zip(tail)
+            .map(|((blocks, lead), tail)| blocks.merge(lead).merge(tail)))
+    }
+
+    /// Folds the stored track summaries `first..end` (days or blocks) with `fold`, which is
+    /// given each row's start time; `None` if one cannot be read. Decoding is most of the
+    /// cost of a long stretch, so one of years is read in two halves at once, the second on
+    /// another worker thread.
+    async fn fold_stored<T, F>(
+        &self,
+        user: UserId,
+        stored: Stored,
         first: i64,
         end: i64,
         fold: F,
@@ -577,16 +635,23 @@ impl Store {
         T: Default + Merge + Send + 'static,
         F: Fn(&mut T, i64, &[u8]) -> Option<()> + Clone + Send + Sync + 'static,
     {
-        if end - first < PARALLEL_MIN_DAYS {
-            return self.fold_day_tracks_here(user, first, end, &fold).await;
+        if first >= end {
+            return Ok(Some(T::default()));
+        }
+        if (end - first) * stored.days() < PARALLEL_MIN_DAYS {
+            return self.fold_stored_here(user, stored, first, end, &fold).await;
         }
         let middle = first + (end - first) / 2;
         let later = {
             let (store, fold) = (self.clone(), fold.clone());
-            tokio::spawn(async move { store.fold_day_tracks_here(user, middle, end, &fold).await })
+            tokio::spawn(async move {
+                store
+                    .fold_stored_here(user, stored, middle, end, &fold)
+                    .await
+            })
         };
         let earlier = self
-            .fold_day_tracks_here(user, first, middle, &fold)
+            .fold_stored_here(user, stored, first, middle, &fold)
             .await?;
         let later = later.await.map_err(|e| {
             StoreError::Conflict(format!("reading history summaries failed: {e}"))
@@ -596,26 +661,26 @@ impl Store {
             .map(|(earlier, later)| earlier.merge(later)))
     }
 
-    async fn fold_day_tracks_here<T: Default, F: Fn(&mut T, i64, &[u8]) -> Option<()>>(
+    async fn fold_stored_here<T: Default, F: Fn(&mut T, i64, &[u8]) -> Option<()>>(
         &self,
         user: UserId,
+        stored: Stored,
         first: i64,
         end: i64,
         fold: &F,
     ) -> Result<Option<T>> {
+        let unit_ms = stored.days() * DAY_MS;
         let folded = on_pool!(self, pool => {
-            let rows = sqlx::query(
-                "SELECT day, tracks FROM history_day_tracks WHERE user_id = $1 AND day >= $2 AND day < $3",
-            )
-            .bind(user.0)
-            .bind(first)
-            .bind(end)
-            .fetch_all(pool)
-            .await?;
+            let rows = sqlx::query(stored.sql())
+                .bind(user.0)
+                .bind(first)
+                .bind(end)
+                .fetch_all(pool)
+                .await?;
             let mut folded = T::default();
             let mut readable = true;
             for row in &rows {
-                readable &= fold(&mut folded, row.int("day")?, row.blob("tracks")?).is_some();
+                readable &= fold(&mut folded, row.int("n")? * unit_ms, row.blob("tracks")?).is_some();
             }
             readable.then_some(folded)
         });

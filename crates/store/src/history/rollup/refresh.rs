@@ -8,15 +8,15 @@
 //! corrects the user's totals by the difference.
 
 use super::summary::{
-    DAY_MS, IdMap, ROLLUP_RULE, SourceCounts, Summary, TrackInfo, TrackPlays, decode_sources,
-    decode_totals, encode_day_tracks, encode_slots, encode_sources, encode_totals,
-    for_each_day_track,
+    BLOCK_DAYS, DAY_MS, IdMap, ROLLUP_RULE, SourceCounts, Summary, TrackInfo, TrackPlays,
+    add_tracks, decode_sources, decode_totals, encode_block_tracks, encode_day_tracks,
+    encode_slots, encode_sources, encode_totals, for_each_day_track,
 };
 use crate::row::RowExt;
 use crate::transaction::{Tx, on_tx};
 use crate::{BackendKind, Result, Store, on_pool};
 use spotify_history_core::UserId;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Days read from the plays per statement when summarising.
 const DAYS_PER_READ: i64 = 31;
@@ -192,6 +192,9 @@ impl Store {
                 write_day(tx, user, day, new.get(&day), &totals).await?;
             }
         }
+        if !write_blocks(tx, user, days).await? {
+            return Ok(Rebuilt::Damaged);
+        }
         sources.retain(|_, counts| counts.listens > 0);
         totals.retain(|_, (_, plays)| plays.plays > 0);
         for track in dirty_bounds {
@@ -283,7 +286,7 @@ async fn read_totals(tx: &mut Tx<'static>, user: UserId) -> Result<Option<Totals
 async fn start_over(tx: &mut Tx<'static>, user: UserId) -> Result<()> {
     let version: i64 = rand::random();
     on_tx!(tx, conn => {
-        for table in ["history_days", "history_day_tracks"] {
+        for table in ["history_days", "history_day_tracks", "history_block_tracks"] {
             let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1"));
             sqlx::query(sql).bind(user.0).execute(&mut **conn).await?;
         }
@@ -502,6 +505,55 @@ async fn write_day(
         }
     }
     Ok(())
+}
+
+/// Rewrites the blocks holding `days` from the stored tracks of their days (removing those
+/// left without plays); false if a day's tracks cannot be read.
+async fn write_blocks(tx: &mut Tx<'static>, user: UserId, days: &[i64]) -> Result<bool> {
+    let blocks: BTreeSet<i64> = days.iter().map(|day| day.div_euclid(BLOCK_DAYS)).collect();
+    for block in blocks {
+        let merged = on_tx!(tx, conn => {
+            let rows = sqlx::query(
+                "SELECT day, tracks FROM history_day_tracks
+                 WHERE user_id = $1 AND day >= $2 AND day < $3",
+            )
+            .bind(user.0)
+            .bind(block * BLOCK_DAYS)
+            .bind((block + 1) * BLOCK_DAYS)
+            .fetch_all(&mut **conn)
+            .await?;
+            let mut merged = IdMap::default();
+            let mut readable = true;
+            for row in &rows {
+                readable &= add_tracks(row.int("day")? * DAY_MS, row.blob("tracks")?, &mut merged)
+                    .is_some();
+            }
+            readable.then_some(merged)
+        });
+        let Some(merged) = merged else {
+            return Ok(false);
+        };
+        on_tx!(tx, conn => {
+            if merged.is_empty() {
+                sqlx::query("DELETE FROM history_block_tracks WHERE user_id = $1 AND block = $2")
+                    .bind(user.0)
+                    .bind(block)
+                    .execute(&mut **conn)
+                    .await?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO history_block_tracks (user_id, block, tracks) VALUES ($1, $2, $3)
+                     ON CONFLICT (user_id, block) DO UPDATE SET tracks = excluded.tracks",
+                )
+                .bind(user.0)
+                .bind(block)
+                .bind(encode_block_tracks(block, merged))
+                .execute(&mut **conn)
+                .await?;
+            }
+        });
+    }
+    Ok(true)
 }
 
 /// Corrects the totals by one day's change from `before` to `after`.

@@ -35,6 +35,8 @@ impl Hasher for IdHasher {
 pub(crate) type IdMap<V> = HashMap<i64, V, BuildHasherDefault<IdHasher>>;
 
 pub(crate) const DAY_MS: i64 = 86_400_000;
+/// Days summarised together in a block (`block = day / BLOCK_DAYS`, see `history_block_tracks`).
+pub(crate) const BLOCK_DAYS: i64 = 64;
 pub(crate) const SLOT_MS: i64 = 900_000;
 
 /// The UTC days lying wholly inside `[from, to)`, as `first..end` (empty when `first >= end`);
@@ -342,13 +344,13 @@ pub(crate) fn add_track(
         .or_insert((info, plays));
 }
 
-/// Adds a day's tracks to `out`.
-pub(crate) fn decode_day_tracks(
-    day: i64,
+/// Adds the tracks of a day or block starting at `start_ms` to `out`.
+pub(crate) fn add_tracks(
+    start_ms: i64,
     bytes: &[u8],
     out: &mut IdMap<(TrackInfo, TrackPlays)>,
 ) -> Option<()> {
-    for_each_day_track(day, bytes, |id, info, plays| {
+    for_each_track(start_ms, bytes, |id, info, plays| {
         add_track(out, id, info, plays)
     })
 }
@@ -357,13 +359,32 @@ pub(crate) fn decode_day_tracks(
 pub(crate) fn for_each_day_track(
     day: i64,
     bytes: &[u8],
+    f: impl FnMut(i64, TrackInfo, TrackPlays),
+) -> Option<()> {
+    for_each_track(day * DAY_MS, bytes, f)
+}
+
+/// Calls `f` with each track of a day or block starting at `start_ms`.
+pub(crate) fn for_each_track(
+    start_ms: i64,
+    bytes: &[u8],
     mut f: impl FnMut(i64, TrackInfo, TrackPlays),
 ) -> Option<()> {
-    let mut tracks = TrackReader::new(day * DAY_MS, bytes)?;
+    let mut tracks = TrackReader::new(start_ms, bytes)?;
     while let Some((id, info, plays)) = tracks.next_track()? {
         f(id, info, plays);
     }
     Some(())
+}
+
+/// A block's tracks (its days' tracks merged), by track id.
+pub(crate) fn encode_block_tracks(block: i64, tracks: IdMap<(TrackInfo, TrackPlays)>) -> Vec<u8> {
+    let mut sorted: Vec<_> = tracks
+        .into_iter()
+        .map(|(id, (info, plays))| (id, info, plays))
+        .collect();
+    sorted.sort_unstable_by_key(|(id, _, _)| *id);
+    encode_tracks(block * BLOCK_DAYS * DAY_MS, &sorted)
 }
 
 /// A user's totals: one record per track, sorted by track id.
@@ -503,8 +524,8 @@ mod tests {
             artist: 4,
         };
         let mut tracks = IdMap::default();
-        decode_day_tracks(
-            day,
+        add_tracks(
+            day * DAY_MS,
             &encode_day_tracks(day, &summary.tracks, |_| info),
             &mut tracks,
         )
@@ -515,6 +536,17 @@ mod tests {
             .map(|(id, t)| (*id, (info, *t)))
             .collect();
         assert_eq!(tracks, expected);
+        // A block holds its days' tracks, times relative to its own start.
+        let block = day.div_euclid(BLOCK_DAYS);
+        let mut merged = IdMap::default();
+        let block_start = block * BLOCK_DAYS * DAY_MS;
+        add_tracks(
+            block_start,
+            &encode_block_tracks(block, tracks),
+            &mut merged,
+        )
+        .unwrap();
+        assert_eq!(merged, expected);
 
         let totals = vec![(7, info, summary.tracks[&7])];
         assert_eq!(decode_totals(&encode_totals(&totals)).unwrap(), totals);
