@@ -118,7 +118,7 @@ impl Analytics {
                     artist: t.artist.clone(),
                     album: t.album.clone(),
                     uri: t.key.clone(),
-                    listens: t.listens,
+                    listens: t.listens.unwrap_or(0),
                 })
                 .collect(),
         };

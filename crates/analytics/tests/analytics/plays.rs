@@ -467,3 +467,60 @@ store_test!(
         assert_eq!(bands.matches.len(), 2);
     }
 );
+
+store_test!(
+    a_track_name_two_artists_share_finds_the_most_listened,
+    |db| {
+        let store = &db.store;
+        let ann = store.create_user("ann", None).await.unwrap().id;
+        // First Band's "Home" was listened to three times (twice only briefly), Second Band's
+        // twice in full: listens of any length decide which one a bare name means.
+        let brief = |at| {
+            let mut listen = heard(at, "First Band", "Home");
+            listen.ms = Some(5_000);
+            listen
+        };
+        write(
+            store,
+            ann,
+            &[
+                heard("2024-01-01T10:00:00Z", "First Band", "Home"),
+                heard("2024-01-02T10:00:00Z", "Second Band", "Home"),
+                heard("2024-01-03T10:00:00Z", "Second Band", "Home"),
+                brief("2024-01-04T10:00:00Z"),
+                brief("2024-01-05T10:00:00Z"),
+            ],
+        )
+        .await;
+        let analytics = crate::handmade::analytics(store);
+        let scope = crate::export::scope(ann);
+        let home = |artist: Option<&str>| TrackArgs {
+            track: "HOME".into(),
+            artist: artist.map(str::to_string),
+            ..TrackArgs::default()
+        };
+        let detail = analytics
+            .track_detail(&scope, &home(None))
+            .await
+            .unwrap()
+            .result;
+        assert_eq!(detail.artist.as_deref(), Some("First Band"));
+        assert_eq!(detail.plays_all_time, 1);
+        let others: Vec<_> = detail
+            .other_matches
+            .iter()
+            .map(|m| (m.artist.as_deref(), m.listens))
+            .collect();
+        assert_eq!(others, [(Some("Second Band"), 2)]);
+
+        // Naming the artist chooses, and leaves nothing else to list.
+        let second = analytics
+            .track_detail(&scope, &home(Some("second band")))
+            .await
+            .unwrap()
+            .result;
+        assert_eq!(second.artist.as_deref(), Some("Second Band"));
+        assert_eq!(second.plays_all_time, 2);
+        assert!(second.other_matches.is_empty());
+    }
+);

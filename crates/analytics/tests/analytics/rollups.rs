@@ -279,7 +279,12 @@ store_test!(a_damaged_summary_is_rebuilt_from_the_plays, |db| {
 
     // So is a damaged block of days, by a question about a stretch that holds it whole
     // (and is not the whole history, which is read from the totals).
-    write(store, ann, &[heard("2024-07-15T08:00:00Z", "Gamma", "Three")]).await;
+    write(
+        store,
+        ann,
+        &[heard("2024-07-15T08:00:00Z", "Gamma", "Three")],
+    )
+    .await;
     let damage = match store.backend() {
         BackendKind::Sqlite => "UPDATE history_block_tracks SET tracks = X'FF'",
         BackendKind::Postgres => "UPDATE history_block_tracks SET tracks = '\\xff'::bytea",

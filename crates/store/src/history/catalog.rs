@@ -27,8 +27,9 @@ pub struct TrackMatch {
     pub kind: i16,
     pub artist: Option<String>,
     pub album: Option<String>,
-    /// The user's stored listens of it, any duration.
-    pub listens: i64,
+    /// The user's stored listens of it, any duration: counted when several tracks match,
+    /// to order them (`None` for a lone match; a favourite's count costs milliseconds).
+    pub listens: Option<i64>,
 }
 
 /// How names are looked up: first through the engine's `LOWER(name)` index, which finds
@@ -112,14 +113,13 @@ impl Store {
             .zip([wanted.to_string(), pattern.like_exact()])
         {
             let sql = sqlx::AssertSqlSafe(format!(
-                "SELECT t.id, t.key, t.name, t.kind, ar.name AS artist, al.name AS album,
-                        (SELECT COUNT(*) FROM plays p
-                         WHERE p.user_id = $1 AND p.track_id = t.id) AS listens
+                "SELECT t.id, t.key, t.name, t.kind, ar.name AS artist, al.name AS album
                  FROM tracks t
                  LEFT JOIN albums al ON al.id = t.album_id
                  LEFT JOIN track_artists ta ON ta.track_id = t.id AND ta.position = 0
                  LEFT JOIN artists ar ON ar.id = ta.artist_id
-                 WHERE t.key = $2 OR {condition}"
+                 WHERE (t.key = $2 OR {condition})
+                   AND EXISTS (SELECT 1 FROM plays p WHERE p.user_id = $1 AND p.track_id = t.id)"
             ));
             let found = on_pool!(self, pool => {
                 let rows = sqlx::query(sql)
@@ -137,14 +137,13 @@ impl Store {
                             kind: row.small("kind")?,
                             artist: row.opt_text("artist")?,
                             album: row.opt_text("album")?,
-                            listens: row.int("listens")?,
+                            listens: None,
                         })
                     })
                     .collect::<Result<Vec<_>, sqlx::Error>>()?
             });
             let mut found: Vec<TrackMatch> = found
                 .into_iter()
-                .filter(|t| t.listens > 0)
                 .filter(|t| t.key == wanted || pattern.is_name(&t.name))
                 .filter(|t| {
                     by.as_ref().is_none_or(|by| {
@@ -154,11 +153,29 @@ impl Store {
                     })
                 })
                 .collect();
-            if !found.is_empty() {
+            if found.len() > 1 {
+                for track in &mut found {
+                    track.listens = Some(self.count_listens(user, track.id).await?);
+                }
                 found.sort_by(|a, b| b.listens.cmp(&a.listens).then(a.id.cmp(&b.id)));
+            }
+            if !found.is_empty() {
                 return Ok(found);
             }
         }
         Ok(Vec::new())
+    }
+
+    /// The user's stored listens of one track, any duration.
+    async fn count_listens(&self, user: UserId, track: i64) -> Result<i64> {
+        let count = on_pool!(self, pool => {
+            sqlx::query("SELECT COUNT(*) AS n FROM plays WHERE user_id = $1 AND track_id = $2")
+                .bind(user.0)
+                .bind(track)
+                .fetch_one(pool)
+                .await?
+                .int("n")?
+        });
+        Ok(count)
     }
 }

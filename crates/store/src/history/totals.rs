@@ -99,12 +99,8 @@ impl Store {
 fn totals_of(rollup: &Rollup, subject: Option<Subject>) -> WindowTotals {
     let mut totals = WindowTotals::default();
     let (mut albums, mut artists, mut shows) = (HashSet::new(), HashSet::new(), HashSet::new());
-    for &(track, info, plays) in rollup.tracks() {
-        match subject {
-            Some(Subject::Artist(artist)) if info.artist != artist.0 => continue,
-            Some(Subject::Track(only)) if track != only.0 => continue,
-            _ => {}
-        }
+    let subject_tracks = subject.map(|subject| rollup.subject_tracks(subject));
+    for &(_, info, plays) in subject_tracks.as_deref().unwrap_or(rollup.tracks()) {
         let (n, ms) = (plays.plays as i64, plays.ms as i64);
         totals.plays += n;
         totals.ms_played += ms;

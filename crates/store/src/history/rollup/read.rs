@@ -123,6 +123,19 @@ impl Rollup {
         }
     }
 
+    /// The window's tracks of the subject (found by id for a track, not by a scan).
+    pub(crate) fn subject_tracks(&self, subject: Subject) -> Vec<(i64, TrackInfo, TrackPlays)> {
+        match subject {
+            Subject::Track(track) => find(self.tracks(), track.0).into_iter().copied().collect(),
+            Subject::Artist(artist) => self
+                .tracks()
+                .iter()
+                .filter(|(_, info, _)| info.artist == artist.0)
+                .copied()
+                .collect(),
+        }
+    }
+
     /// The track's plays over the whole history (only when asked for).
     pub(crate) fn all_time(&self, track: i64) -> Option<TrackPlays> {
         find(&self.totals, track).map(|(_, _, plays)| *plays)
@@ -549,9 +562,8 @@ impl Store {
             return Ok(None);
         };
         let plays: u64 = totals
-            .tracks()
+            .subject_tracks(subject)
             .iter()
-            .filter(|(id, info, _)| wanted(*id, info))
             .map(|(_, _, t)| t.plays)
             .sum();
         if plays < PLAYS_PER_SUMMARY_DAY * u64::try_from(end - first).unwrap_or(0) {

@@ -241,19 +241,24 @@ impl<'a> Reader<'a> {
     fn i16(&mut self) -> Option<i16> {
         self.take().map(i16::from_le_bytes)
     }
-    #[inline]
+    /// A LEB128 varint; most values of a summary take one to four bytes.
+    #[inline(always)]
     fn varint(&mut self) -> Option<u64> {
+        let bytes = self.0;
         let mut value = 0u64;
-        for (i, &byte) in self.0.iter().enumerate().take(10) {
+        let mut i = 0;
+        while i < bytes.len().min(10) {
+            let byte = bytes[i];
             value |= u64::from(byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                self.0 = &self.0[i + 1..];
+            i += 1;
+            if byte < 0x80 {
+                self.0 = &bytes[i..];
                 return Some(value);
             }
         }
         None
     }
-    #[inline]
+    #[inline(always)]
     fn zigzag(&mut self) -> Option<i64> {
         let v = self.varint()?;
         Some((v >> 1) as i64 ^ -((v & 1) as i64))
@@ -450,6 +455,7 @@ impl<'a> TrackReader<'a> {
     }
 
     /// The next track; `Some(None)` after the last, `None` if the blob is damaged.
+    #[inline(always)]
     fn next_track(&mut self) -> Option<Option<(i64, TrackInfo, TrackPlays)>> {
         if self.left == 0 {
             return Some(None);
