@@ -113,13 +113,14 @@ impl Store {
             .zip([wanted.to_string(), pattern.like_exact()])
         {
             let sql = sqlx::AssertSqlSafe(format!(
-                "SELECT t.id, t.key, t.name, t.kind, ar.name AS artist, al.name AS album
+                "SELECT t.id, t.key, t.name, t.kind, ar.name AS artist, al.name AS album,
+                        EXISTS (SELECT 1 FROM plays p
+                                WHERE p.user_id = $1 AND p.track_id = t.id) AS played
                  FROM tracks t
                  LEFT JOIN albums al ON al.id = t.album_id
                  LEFT JOIN track_artists ta ON ta.track_id = t.id AND ta.position = 0
                  LEFT JOIN artists ar ON ar.id = ta.artist_id
-                 WHERE (t.key = $2 OR {condition})
-                   AND EXISTS (SELECT 1 FROM plays p WHERE p.user_id = $1 AND p.track_id = t.id)"
+                 WHERE t.key = $2 OR {condition}"
             ));
             let found = on_pool!(self, pool => {
                 let rows = sqlx::query(sql)
@@ -130,7 +131,10 @@ impl Store {
                     .await?;
                 rows.iter()
                     .map(|row| {
-                        Ok(TrackMatch {
+                        if !row.flag("played")? {
+                            return Ok(None);
+                        }
+                        Ok(Some(TrackMatch {
                             id: row.int("id")?,
                             key: row.text("key")?,
                             name: row.text("name")?,
@@ -138,12 +142,13 @@ impl Store {
                             artist: row.opt_text("artist")?,
                             album: row.opt_text("album")?,
                             listens: None,
-                        })
+                        }))
                     })
                     .collect::<Result<Vec<_>, sqlx::Error>>()?
             });
             let mut found: Vec<TrackMatch> = found
                 .into_iter()
+                .flatten()
                 .filter(|t| t.key == wanted || pattern.is_name(&t.name))
                 .filter(|t| {
                     by.as_ref().is_none_or(|by| {

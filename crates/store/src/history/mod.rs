@@ -3,11 +3,12 @@
 //! into answers.
 //!
 //! Under the default counting rule, answers come from the rollups (`rollup/`): per-user
-//! summaries of each day and of the whole history, brought up to date before they are read,
-//! so a question about ten years of listening reads a few thousand small rows, not a million
-//! plays. Under any other rule, SQL reads the plays: most of those queries first reduce the
-//! window's plays to one row per track (one pass over the window) and only then join the
-//! catalogue, so joins run once per track rather than once per play.
+//! summaries of each day, of blocks of days and of the whole history, brought up to date before
+//! they are read, so a question about ten years of listening reads a few thousand small rows,
+//! not a million plays. Text search reads the catalogue's names from memory (`names.rs`). Under
+//! any other rule, SQL reads the plays: most of those queries first reduce the window's plays
+//! to one row per track (one pass over the window) and only then join the catalogue, so joins
+//! run once per track rather than once per play.
 
 mod catalog;
 mod coverage;

@@ -155,39 +155,54 @@ impl Store {
         if ranges.is_empty() {
             return Ok(Vec::new());
         }
-        // The ranges as one JSON value, unpacked by each engine and read first, each then one
-        // index range scan of the user's plays: SQLite keeps the order of a CROSS JOIN, and
-        // PostgreSQL runs a LATERAL subquery per range (as a plain join it scans every play
-        // against every range). The window's own bounds are left out: SQLite would scan the
-        // whole window for every range.
+        // SQLite: the ranges as one JSON value, unpacked and read first (SQLite keeps the
+        // order of a CROSS JOIN), each then one index range scan of the user's plays; the
+        // window's own bounds are left out, or SQLite would scan the whole window per range.
+        // PostgreSQL: the ranges as bound values ORed together, which it plans (with the
+        // values, see `connect.rs`) as one index range scan each; a LATERAL subquery per
+        // range was planned without them, and read every play of the subject first.
         let condition = Subject::filter_by_time(subject, 5);
-        let plays_in_range = |from: &str, lo: &str, hi: &str| {
+        let counted = "(p.ms_played >= $2 OR (p.ms_played IS NULL AND $3))";
+        let postgres = self.backend() == BackendKind::Postgres;
+        let sql = sqlx::AssertSqlSafe(if postgres {
+            let any_range: Vec<String> = (0..ranges.len())
+                .map(|i| {
+                    format!(
+                        "(p.ended_at >= ${} AND p.ended_at < ${})",
+                        6 + 2 * i,
+                        7 + 2 * i
+                    )
+                })
+                .collect();
             format!(
-                "SELECT p.ended_at, COALESCE(p.ms_played, 0) AS ms_played FROM {from}
-                 WHERE p.user_id = $1 AND p.ended_at >= {lo} AND p.ended_at < {hi}
-                   AND (p.ms_played >= $2 OR (p.ms_played IS NULL AND $3)){condition}"
+                "SELECT p.ended_at, COALESCE(p.ms_played, 0) AS ms_played FROM plays p
+                 WHERE p.user_id = $1 AND p.ended_at >= $4 AND {counted}{condition}
+                   AND ({})",
+                any_range.join(" OR ")
             )
-        };
-        let sql = sqlx::AssertSqlSafe(match self.backend() {
-            BackendKind::Sqlite => plays_in_range(
-                "json_each($4) r CROSS JOIN plays p",
-                "r.value->>0",
-                "r.value->>1",
-            ),
-            BackendKind::Postgres => format!(
-                "SELECT x.ended_at, x.ms_played FROM jsonb_array_elements($4::jsonb) r
-                 CROSS JOIN LATERAL ({}) x",
-                plays_in_range("plays p", "(r.value->>0)::int8", "(r.value->>1)::int8")
-            ),
+        } else {
+            format!(
+                "SELECT p.ended_at, COALESCE(p.ms_played, 0) AS ms_played
+                 FROM json_each($4) r CROSS JOIN plays p
+                 WHERE p.user_id = $1 AND p.ended_at >= r.value->>0 AND p.ended_at < r.value->>1
+                   AND {counted}{condition}"
+            )
         });
-        let ranges = serde_json::to_string(ranges).unwrap_or_else(|_| "[]".into());
+        let json = serde_json::to_string(ranges).unwrap_or_else(|_| "[]".into());
+        let earliest = ranges.iter().map(|(from, _)| *from).min().unwrap_or(0);
         let plays = on_pool!(self, pool => {
             let query = sqlx::query(sql)
                 .bind(filter.user.0)
                 .bind(filter.rule.min_ms_played)
-                .bind(filter.rule.count_unknown_duration)
-                .bind(&ranges);
-            let rows = bind_subject!(query, Some(subject)).fetch_all(pool).await?;
+                .bind(filter.rule.count_unknown_duration);
+            let query = if postgres { query.bind(earliest) } else { query.bind(&json) };
+            let mut query = bind_subject!(query, Some(subject));
+            if postgres {
+                for (from, to) in ranges {
+                    query = query.bind(*from).bind(*to);
+                }
+            }
+            let rows = query.fetch_all(pool).await?;
             rows.iter()
                 .map(|row| Ok((row.int("ended_at")?, i64::from(row.opt_int4("ms_played")?.unwrap_or(0)))))
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
