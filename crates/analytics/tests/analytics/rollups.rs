@@ -63,6 +63,26 @@ async fn top_artists(analytics: &Analytics, scope: &Scope) -> Vec<(String, i64)>
     shown(rolled.result.items)
 }
 
+/// Top artists of the days `from` to `to` as (name, plays).
+async fn top_artists_between(
+    analytics: &Analytics,
+    scope: &Scope,
+    from: &str,
+    to: &str,
+) -> Vec<(String, i64)> {
+    let args = TopArgs {
+        period: Period {
+            from: Some(from.into()),
+            to: Some(to.into()),
+            ..Period::default()
+        },
+        limit: Some(10),
+        min_ms: None,
+    };
+    let top = analytics.top_artists(scope, &args).await.unwrap().result;
+    top.items.into_iter().map(|i| (i.name, i.plays)).collect()
+}
+
 fn pairs(list: &[(&str, i64)]) -> Vec<(String, i64)> {
     list.iter().map(|(n, p)| (n.to_string(), *p)).collect()
 }
@@ -219,7 +239,7 @@ store_test!(a_damaged_summary_is_rebuilt_from_the_plays, |db| {
         top_artists(&analytics, &scope).await,
         pairs(&[("Alpha", 1), ("Beta", 1)])
     );
-    let damage = match store.backend() {
+    let damage_everything = match store.backend() {
         BackendKind::Sqlite => {
             "UPDATE history_totals SET tracks = X'00'; UPDATE history_day_tracks SET tracks = X'FF';
              UPDATE history_days SET slots = X'FF'"
@@ -229,7 +249,7 @@ store_test!(a_damaged_summary_is_rebuilt_from_the_plays, |db| {
              UPDATE history_days SET slots = '\\xff'::bytea"
         }
     };
-    store.execute_ddl(damage).await.unwrap();
+    store.execute_ddl(damage_everything).await.unwrap();
     // Still right: answered from the plays while the summaries cannot be read, then from
     // summaries rebuilt...
     for _ in 0..2 {
@@ -247,28 +267,12 @@ store_test!(a_damaged_summary_is_rebuilt_from_the_plays, |db| {
 
     // A damaged day alone (the totals readable) is found by a question about part of the
     // history, which is answered from the plays and has every summary rebuilt.
-    let damage = match store.backend() {
-        BackendKind::Sqlite => "UPDATE history_day_tracks SET tracks = X'FF'",
-        BackendKind::Postgres => "UPDATE history_day_tracks SET tracks = '\\xff'::bytea",
-    };
-    store.execute_ddl(damage).await.unwrap();
-    let may = TopArgs {
-        period: Period {
-            from: Some("2024-05-02".into()),
-            to: Some("2024-05-31".into()),
-            ..Period::default()
-        },
-        limit: Some(10),
-        min_ms: None,
-    };
+    damage(store, "history_day_tracks").await;
     for _ in 0..2 {
-        let top = analytics.top_artists(&scope, &may).await.unwrap().result;
-        let shown: Vec<(String, i64)> = top
-            .items
-            .iter()
-            .map(|i| (i.name.clone(), i.plays))
-            .collect();
-        assert_eq!(shown, pairs(&[("Beta", 2)]));
+        assert_eq!(
+            top_artists_between(&analytics, &scope, "2024-05-02", "2024-05-31").await,
+            pairs(&[("Beta", 2)])
+        );
     }
     assert_rebuilt(store, "history_day_tracks").await;
     write(store, ann, &[heard("2024-05-04T08:00:00Z", "Beta", "Two")]).await;
@@ -285,30 +289,27 @@ store_test!(a_damaged_summary_is_rebuilt_from_the_plays, |db| {
         &[heard("2024-07-15T08:00:00Z", "Gamma", "Three")],
     )
     .await;
-    let damage = match store.backend() {
-        BackendKind::Sqlite => "UPDATE history_block_tracks SET tracks = X'FF'",
-        BackendKind::Postgres => "UPDATE history_block_tracks SET tracks = '\\xff'::bytea",
-    };
-    store.execute_ddl(damage).await.unwrap();
-    let spring = TopArgs {
-        period: Period {
-            from: Some("2024-04-01".into()),
-            to: Some("2024-06-30".into()),
-            ..Period::default()
-        },
-        ..may
-    };
+    damage(store, "history_block_tracks").await;
     for _ in 0..2 {
-        let top = analytics.top_artists(&scope, &spring).await.unwrap().result;
-        let shown: Vec<(String, i64)> = top
-            .items
-            .iter()
-            .map(|i| (i.name.clone(), i.plays))
-            .collect();
-        assert_eq!(shown, pairs(&[("Beta", 3), ("Alpha", 1)]));
+        assert_eq!(
+            top_artists_between(&analytics, &scope, "2024-04-01", "2024-06-30").await,
+            pairs(&[("Beta", 3), ("Alpha", 1)])
+        );
     }
     assert_rebuilt(store, "history_block_tracks").await;
 });
+
+/// Makes every track summary in `table` unreadable (a single byte of no known format).
+async fn damage(store: &Store, table: &str) {
+    let value = match store.backend() {
+        BackendKind::Sqlite => "X'FF'",
+        BackendKind::Postgres => "'\\xff'::bytea",
+    };
+    store
+        .execute_ddl(&format!("UPDATE {table} SET tracks = {value}"))
+        .await
+        .unwrap();
+}
 
 /// Fails unless every track summary in `table` is readable again (none is a single byte).
 async fn assert_rebuilt(store: &Store, table: &str) {
