@@ -87,12 +87,7 @@ impl Order {
 fn group_rollup(rollup: &Rollup, ranked: Ranked, subject: Option<Subject>) -> Vec<(i64, i64, i64)> {
     let mut groups: IdMap<(i64, i64)> = IdMap::default();
     let mut rows: Vec<(i64, i64, i64)> = Vec::new();
-    for &(track, info, plays) in rollup.tracks() {
-        match subject {
-            Some(Subject::Artist(artist)) if info.artist != artist.0 => continue,
-            Some(Subject::Track(only)) if track != only.0 => continue,
-            _ => {}
-        }
+    for &(track, info, plays) in rollup.tracks_of(subject).iter() {
         let (n, ms) = (plays.plays as i64, plays.ms as i64);
         let key = match ranked {
             // Each track is its own entry: no grouping needed.

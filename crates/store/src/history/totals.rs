@@ -99,8 +99,7 @@ impl Store {
 fn totals_of(rollup: &Rollup, subject: Option<Subject>) -> WindowTotals {
     let mut totals = WindowTotals::default();
     let (mut albums, mut artists, mut shows) = (HashSet::new(), HashSet::new(), HashSet::new());
-    let subject_tracks = subject.map(|subject| rollup.subject_tracks(subject));
-    for &(_, info, plays) in subject_tracks.as_deref().unwrap_or(rollup.tracks()) {
+    for &(_, info, plays) in rollup.tracks_of(subject).iter() {
         let (n, ms) = (plays.plays as i64, plays.ms as i64);
         totals.plays += n;
         totals.ms_played += ms;

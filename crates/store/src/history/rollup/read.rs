@@ -5,12 +5,13 @@ use super::cache;
 use super::summary::{
     BLOCK_DAYS, DAY_MS, IdMap, ROLLUP_RULE, SlotCounts, SourceCounts, Summary, TrackInfo,
     TrackPlays, add_track, add_tracks, decode_slots, decode_sources, decode_totals, for_each_track,
-    whole_days,
+    whole_days, whole_units,
 };
 use crate::history::{PlayFilter, Subject};
 use crate::row::RowExt;
 use crate::{Result, Store, StoreError, on_pool};
 use spotify_history_core::{CountingRule, UserId};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -123,16 +124,23 @@ impl Rollup {
         }
     }
 
-    /// The window's tracks of the subject (found by id for a track, not by a scan).
-    pub(crate) fn subject_tracks(&self, subject: Subject) -> Vec<(i64, TrackInfo, TrackPlays)> {
+    /// The window's tracks, or only the subject's (a track found by id, not by a scan).
+    pub(crate) fn tracks_of(
+        &self,
+        subject: Option<Subject>,
+    ) -> Cow<'_, [(i64, TrackInfo, TrackPlays)]> {
         match subject {
-            Subject::Track(track) => find(self.tracks(), track.0).into_iter().copied().collect(),
-            Subject::Artist(artist) => self
-                .tracks()
-                .iter()
-                .filter(|(_, info, _)| info.artist == artist.0)
-                .copied()
-                .collect(),
+            None => Cow::Borrowed(self.tracks()),
+            Some(Subject::Track(track)) => {
+                Cow::Owned(find(self.tracks(), track.0).into_iter().copied().collect())
+            }
+            Some(subject) => Cow::Owned(
+                self.tracks()
+                    .iter()
+                    .filter(|(id, info, _)| holds(subject, *id, info))
+                    .copied()
+                    .collect(),
+            ),
         }
     }
 
@@ -160,6 +168,14 @@ fn find(
         .binary_search_by_key(&track, |(id, _, _)| *id)
         .ok()
         .map(|i| &sorted[i])
+}
+
+/// Whether a track (with what the catalogue says of it) is one of the subject's.
+fn holds(subject: Subject, track: i64, info: &TrackInfo) -> bool {
+    match subject {
+        Subject::Artist(artist) => info.artist == artist.0,
+        Subject::Track(only) => track == only.0,
+    }
 }
 
 /// A subject with fewer plays than this per day of a stretch is counted from its plays.
@@ -547,10 +563,6 @@ impl Store {
         if Counting::of(filter.rule) != Some(Counting::Plays) {
             return Ok(None);
         }
-        let wanted = move |id: i64, info: &TrackInfo| match subject {
-            Subject::Artist(artist) => info.artist == artist.0,
-            Subject::Track(track) => id == track.0,
-        };
         // Reading a day's summary costs about as much as reading some tens of the subject's
         // plays: the summaries pay off for a favourite artist, not for most subjects.
         let whole_history = PlayFilter {
@@ -562,7 +574,7 @@ impl Store {
             return Ok(None);
         };
         let plays: u64 = totals
-            .subject_tracks(subject)
+            .tracks_of(Some(subject))
             .iter()
             .map(|(_, _, t)| t.plays)
             .sum();
@@ -579,7 +591,7 @@ impl Store {
                     let (mut plays, mut ms) = (0, 0);
                     let day = start_ms.div_euclid(DAY_MS);
                     for_each_track(start_ms, bytes, |id, info, t| {
-                        if wanted(id, &info) {
+                        if holds(subject, id, &info) {
                             plays += t.plays as i64;
                             ms += t.ms as i64;
                         }
@@ -613,10 +625,7 @@ impl Store {
     ) -> Result<Option<IdMap<(TrackInfo, TrackPlays)>>> {
         let add =
             |tracks: &mut IdMap<_>, start_ms, bytes: &[u8]| add_tracks(start_ms, bytes, tracks);
-        let (first_block, end_block) = (
-            first.div_euclid(BLOCK_DAYS) + i64::from(first.rem_euclid(BLOCK_DAYS) != 0),
-            end.div_euclid(BLOCK_DAYS),
-        );
+        let (first_block, end_block) = whole_units(first, end, BLOCK_DAYS);
         if first_block >= end_block {
             return self.fold_stored(user, Stored::Days, first, end, add).await;
         }

@@ -42,11 +42,17 @@ pub(crate) const SLOT_MS: i64 = 900_000;
 /// The UTC days lying wholly inside `[from, to)`, as `first..end` (empty when `first >= end`);
 /// what lies outside them is the window's ragged edges.
 pub(crate) fn whole_days(from: i64, to: i64) -> (i64, i64) {
+    whole_units(from, to, DAY_MS)
+}
+
+/// The units of `unit` (numbered from 0) lying wholly inside `[from, to)`, as `first..end`.
+pub(crate) fn whole_units(from: i64, to: i64, unit: i64) -> (i64, i64) {
     (
-        from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0),
-        to.div_euclid(DAY_MS),
+        from.div_euclid(unit) + i64::from(from.rem_euclid(unit) != 0),
+        to.div_euclid(unit),
     )
 }
+
 const SLOTS_PER_DAY: i64 = DAY_MS / SLOT_MS;
 /// Bumped whenever a layout below changes.
 const FORMAT: u8 = 2;
