@@ -106,11 +106,7 @@ async fn load(store: &Store, plays: u64, folder: &Path) {
         .unwrap();
         let user = store.create_user(&name, None).await.unwrap().id;
         let source = ImportSource::open(&[dir.path().to_path_buf()], Limits::default()).unwrap();
-        let options = ImportOptions {
-            user,
-            import_job: None,
-            recheck: false,
-        };
+        let options = ImportOptions::new(user);
         let report = import(store, source, options, |_| {}).await.unwrap();
         // The first question after an import summarises the new plays: time it here.
         let summarised = Instant::now();

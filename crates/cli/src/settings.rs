@@ -3,7 +3,8 @@
 //! default.
 
 use clap::{Args, ValueEnum};
-use spotify_history_core::Secret;
+use spotify_history_core::{Secret, UserId};
+use spotify_history_import::ImportOptions;
 use spotify_history_store::DatabaseUrl;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -295,6 +296,17 @@ pub struct Settings {
     )]
     pub import_max_records: u64,
 
+    /// Records an import stores per database transaction; fewer commit more often (shorter
+    /// waits for the collector, less to redo after a kill), more import faster
+    #[arg(
+        long,
+        env = "IMPORT_RECORDS_PER_COMMIT",
+        global = true,
+        value_name = "IMPORT_RECORDS_PER_COMMIT",
+        default_value_t = 200_000
+    )]
+    pub import_records_per_commit: u64,
+
     /// A listen counts as a play from this many milliseconds (answers state the rule)
     #[arg(
         long,
@@ -363,6 +375,14 @@ fn invalid(variable: &'static str, problem: impl Into<String>) -> SettingsError 
 }
 
 impl Settings {
+    /// How an import of `user`'s export runs (IMPORT_RECORDS_PER_COMMIT).
+    pub fn import_options(&self, user: UserId) -> ImportOptions {
+        ImportOptions {
+            records_per_commit: self.import_records_per_commit,
+            ..ImportOptions::new(user)
+        }
+    }
+
     /// The database URL, defaulting to a SQLite file in DATA_DIR.
     pub fn database_url(&self) -> Result<DatabaseUrl, SettingsError> {
         let url = match &self.database_url {
@@ -498,6 +518,7 @@ impl Settings {
             ),
             ("IMPORT_MAX_ZIP_SIZE_MB", self.import_max_zip_size_mb),
             ("IMPORT_MAX_RECORDS", self.import_max_records),
+            ("IMPORT_RECORDS_PER_COMMIT", self.import_records_per_commit),
             ("LOG_RETENTION_DAYS", u64::from(self.log_retention_days)),
         ];
         if let Some((variable, _)) = positive.iter().find(|(_, value)| *value == 0) {

@@ -450,6 +450,8 @@ mod import {
         let url = interrupted.url.expose().to_string();
         let mut child = cli(dir.path())
             .env("DATABASE_URL", &url)
+            // A commit after every file, so that one is stored while the others are read.
+            .env("IMPORT_RECORDS_PER_COMMIT", "1")
             .args(["import", "--user", "ann", "--create-user"])
             .arg(&zip)
             .stdout(Stdio::null())
@@ -1881,6 +1883,8 @@ mod backup_export {
         let url = db.url.expose().to_string();
         let import = cli(dir.path())
             .env("DATABASE_URL", &url)
+            // A commit after every file, so that the backup falls between two.
+            .env("IMPORT_RECORDS_PER_COMMIT", "1")
             .args(["import", "--user", "ann", "--create-user", "--json"])
             .arg(&zip)
             .stdout(Stdio::piped())

@@ -157,15 +157,7 @@ impl Collector {
                 break;
             };
             let run = store.start_job_run(JobKind::Import, Some(job.user)).await?;
-            let outcome = run_import_job(
-                store,
-                &config.owner,
-                config.lease,
-                config.import_limits,
-                job,
-                run,
-            )
-            .await;
+            let outcome = run_import_job(store, config, job, run).await;
             report.imports.push(outcome);
         }
         Ok(())

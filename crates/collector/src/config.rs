@@ -1,7 +1,7 @@
 //! What a collector is told: how often to run, how far an initial sync may page back, how
 //! long its leases last, and who it is among the collectors sharing a database.
 
-use spotify_history_import::Limits;
+use spotify_history_import::{ImportOptions, Limits};
 use spotify_history_spotify::RECENTLY_PLAYED_MAX_LIMIT;
 use std::time::Duration;
 
@@ -26,6 +26,8 @@ pub struct CollectorConfig {
     pub owner: String,
     /// Safety limits for import jobs (IMPORT_MAX_ZIP_SIZE_MB, IMPORT_MAX_RECORDS).
     pub import_limits: Limits,
+    /// Records an import job stores per transaction (IMPORT_RECORDS_PER_COMMIT).
+    pub import_records_per_commit: u64,
 }
 
 /// How the first sync of a new user pages backwards through recently-played
@@ -71,6 +73,7 @@ impl CollectorConfig {
             poll_spacing: interval / 2,
             owner: unique_owner(),
             import_limits: Limits::default(),
+            import_records_per_commit: ImportOptions::DEFAULT_RECORDS_PER_COMMIT,
         }
     }
 }

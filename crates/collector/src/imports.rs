@@ -3,11 +3,12 @@
 //! progress is saved (and its lease renewed) while it runs, so ops can watch it and a dead
 //! collector's job is taken over once the lease runs out.
 
+use crate::config::CollectorConfig;
 use crate::error::WorkError;
 use crate::report::WorkOutcome;
 use spotify_history_core::{JobRunId, metrics};
 use spotify_history_import::{
-    FileStatus, ImportOptions, ImportProgress, ImportReport, ImportSource, Limits, import,
+    FileStatus, ImportOptions, ImportProgress, ImportReport, ImportSource, import,
 };
 use spotify_history_store::{
     ClaimedImportJob, FinishedImportJob, ImportJobCounts, JobKind, RunStatus, Store,
@@ -19,16 +20,15 @@ use std::time::Duration;
 /// Runs a claimed job to its end and records it on the job and on a job run.
 pub(crate) async fn run_import_job(
     store: &Store,
-    owner: &str,
-    lease: Duration,
-    limits: Limits,
+    config: &CollectorConfig,
     job: ClaimedImportJob,
     run: JobRunId,
 ) -> WorkOutcome {
     tracing::info!(import_job = %job.id, user = %job.user, file = %job.file_name, resumed = job.resumed, "import job started");
     let progress = Arc::new(Mutex::new(ImportJobCounts::default()));
     let started = std::time::Instant::now();
-    let result = import_file(store, owner, lease, limits, &job, &progress).await;
+    let owner = config.owner.as_str();
+    let result = import_file(store, config, &job, &progress).await;
     let last_progress = *progress.lock().unwrap_or_else(|p| p.into_inner());
     let (status, counts, report, error) = match &result {
         Ok(report) => {
@@ -103,9 +103,7 @@ pub(crate) async fn run_import_job(
 /// Opens the job's file and imports it, saving progress and renewing the lease meanwhile.
 async fn import_file(
     store: &Store,
-    owner: &str,
-    lease: Duration,
-    limits: Limits,
+    config: &CollectorConfig,
     job: &ClaimedImportJob,
     progress: &Arc<Mutex<ImportJobCounts>>,
 ) -> Result<ImportReport, WorkError> {
@@ -114,15 +112,16 @@ async fn import_file(
         .clone()
         .ok_or(WorkError::NoImportFile(job.id.0))?;
     // Opening reads a ZIP's directory and fingerprints its files: disk work, off the runtime.
+    let limits = config.import_limits;
     let source =
         tokio::task::spawn_blocking(move || ImportSource::open(&[PathBuf::from(path)], limits))
             .await
             .map_err(|e| WorkError::Internal(format!("the import thread failed: {e}")))??;
 
     let options = ImportOptions {
-        user: job.user,
         import_job: Some(job.id),
-        recheck: false,
+        records_per_commit: config.import_records_per_commit,
+        ..ImportOptions::new(job.user)
     };
     let on_progress = |p: &ImportProgress| {
         *progress.lock().unwrap_or_else(|p| p.into_inner()) = counts_of(p);
@@ -130,7 +129,7 @@ async fn import_file(
     let importing = import(store, source, options, on_progress);
     tokio::select! {
         result = importing => Ok(result?),
-        lost = keep_lease(store, owner, lease, job, progress) => Err(lost),
+        lost = keep_lease(store, &config.owner, config.lease, job, progress) => Err(lost),
     }
 }
 

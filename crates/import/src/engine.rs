@@ -1,16 +1,19 @@
 //! The import engine: reads an [`ImportSource`] file by file and stores its listens.
 //!
-//! Each export file is stored in one transaction with its checkpoint, so a file is either
-//! wholly imported or not at all: a broken file (truncated, not JSON) leaves nothing behind,
-//! and an import killed midway resumes at the first file it had not finished, ending with the
-//! same database an uninterrupted import would have made. Parsing runs on a blocking thread
+//! Each export file is stored together with its checkpoint, several files to a transaction,
+//! so a file is either wholly imported or not at all: a broken file (truncated, not JSON)
+//! leaves nothing behind, and an import killed midway resumes at the first file whose
+//! transaction had not committed, ending with the same database an uninterrupted import would
+//! have made. Parsing runs on a blocking thread
 //! while the database writes, so both cores work.
 
 use crate::identity;
 use crate::{ExportFileInfo, ImportError, ImportSource, Record, RefusedFile, SkipCounts};
 use serde::Serialize;
 use spotify_history_core::{ImportJobId, ItemRef, ListenKeys, UserId};
-use spotify_history_store::{CatalogCache, FileCheckpoint, KeyedListen, Store, WriteOutcome};
+use spotify_history_store::{
+    CatalogCache, FileCheckpoint, KeyedListen, ListenWriter, Store, StoreError, WriteOutcome,
+};
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -32,6 +35,27 @@ pub struct ImportOptions {
     /// Read files again even when an earlier import finished them (every listen then counts
     /// as a duplicate or merge; useful to verify, and what the re-import benchmark measures).
     pub recheck: bool,
+    /// Records stored in one transaction before it commits, at the end of a file
+    /// (`IMPORT_RECORDS_PER_COMMIT`). Each commit writes every index page the transaction
+    /// touched, and listens land all over the by-track index, so committing every file
+    /// rewrote most of that index per file; larger transactions hold the write lock longer
+    /// and a killed import redoes more.
+    pub records_per_commit: u64,
+}
+
+impl ImportOptions {
+    /// Records per transaction unless configured (see [`ImportOptions::records_per_commit`]).
+    pub const DEFAULT_RECORDS_PER_COMMIT: u64 = 200_000;
+
+    /// New files of `user`'s export, outside any import job, with the default transactions.
+    pub fn new(user: UserId) -> Self {
+        ImportOptions {
+            user,
+            import_job: None,
+            recheck: false,
+            records_per_commit: Self::DEFAULT_RECORDS_PER_COMMIT,
+        }
+    }
 }
 
 /// How far an import has come, for progress bars and job status.
@@ -174,35 +198,32 @@ pub async fn import(
         ..ImportProgress::default()
     };
     let mut cache = CatalogCache::default();
-
-    for (index, file) in source.files().iter().enumerate() {
-        progress.current_file = file.name.clone();
-        on_progress(&progress);
-        let earlier = store
-            .import_progress(options.user, &file.fingerprint)
-            .await?;
-        let file_report = if earlier.is_some_and(|p| p.completed) && !options.recheck {
-            FileReport::new(
-                file,
-                FileStatus::AlreadyImported,
-                earlier.map_or(0, |p| p.records_done),
-            )
-        } else {
-            import_file(
-                store,
-                &source,
-                index,
-                options,
-                &mut cache,
-                &mut progress,
-                &mut on_progress,
-            )
-            .await?
+    let mut failures = BTreeMap::new();
+    let mut next = 0;
+    while next < source.files().len() {
+        let first = next;
+        let (progress_before, read_before) = (progress.clone(), source.mark());
+        let mut group = Group {
+            source: &source,
+            options,
+            next: &mut next,
+            failures: &mut failures,
+            progress: &mut progress,
         };
-        progress.files_done += 1;
-        progress.bytes_read = source.progress().bytes_read();
-        report.add(file_report);
-        on_progress(&progress);
+        match group.import(store, &mut cache, &mut on_progress).await? {
+            GroupEnd::Committed(files) => files.into_iter().for_each(|file| report.add(file)),
+            GroupEnd::Stopped(files, err) => {
+                files.into_iter().for_each(|file| report.add(file));
+                return Err(err);
+            }
+            GroupEnd::Undone { index, failure } => {
+                // Read the transaction's files again, without the one that failed.
+                failures.insert(index, failure);
+                next = first;
+                progress = progress_before;
+                source.rewind(read_before);
+            }
+        }
     }
 
     let elapsed = started.elapsed();
@@ -215,16 +236,144 @@ fn per_second(count: u64, elapsed: Duration) -> u64 {
     (count as f64 / elapsed.as_secs_f64().max(1e-9)) as u64
 }
 
-/// Imports one file in one transaction. `Err` only for what must stop the whole import.
+/// Files imported in one transaction, several at a time: committing once per file made the
+/// database rewrite its indexes' pages for every file. A file that turns out broken (truncated,
+/// not JSON) undoes the whole transaction, which is then done again without that file, so no
+/// file is ever half imported; an import killed midway redoes the files of the transaction it
+/// was in.
+struct Group<'a> {
+    source: &'a Arc<ImportSource>,
+    options: ImportOptions,
+    /// The next file to import.
+    next: &'a mut usize,
+    /// Files that undid an earlier attempt of their transaction.
+    failures: &'a mut BTreeMap<usize, Failure>,
+    progress: &'a mut ImportProgress,
+}
+
+/// How a [`Group`] ended.
+enum GroupEnd {
+    /// Committed: the reports of its files.
+    Committed(Vec<FileReport>),
+    /// The import cannot go on: the files before `Failure::Fatal`'s were committed.
+    Stopped(Vec<FileReport>, ImportError),
+    /// File `index` failed: the transaction was rolled back and must be done again.
+    Undone { index: usize, failure: Failure },
+}
+
+/// A file that undid its transaction, and what to do when it is reached again.
+enum Failure {
+    /// Broken input: reported as failed, not read again.
+    Broken(FileReport),
+    /// The import stops here, keeping the files before.
+    Fatal(ImportError),
+}
+
+impl Group<'_> {
+    async fn import(
+        &mut self,
+        store: &Store,
+        cache: &mut CatalogCache,
+        on_progress: &mut (impl FnMut(&ImportProgress) + Send),
+    ) -> Result<GroupEnd, ImportError> {
+        let options = self.options;
+        let mut writer = store
+            .listen_writer(options.user, options.import_job, cache)
+            .await?;
+        let mut reports = Vec::new();
+        let mut uncommitted = 0;
+        while uncommitted < options.records_per_commit && *self.next < self.source.files().len() {
+            let index = *self.next;
+            let file = &self.source.files()[index];
+            self.progress.current_file = file.name.clone();
+            on_progress(self.progress);
+            let file_report = match self.failures.get(&index) {
+                Some(Failure::Broken(report)) => report.clone(),
+                Some(Failure::Fatal(_)) => {
+                    writer.commit(None).await?;
+                    let Some(Failure::Fatal(err)) = self.failures.remove(&index) else {
+                        unreachable!("matched above")
+                    };
+                    return Ok(GroupEnd::Stopped(reports, err));
+                }
+                None => {
+                    let earlier = writer.file_progress(&file.fingerprint).await?;
+                    if earlier.is_some_and(|p| p.completed) && !options.recheck {
+                        let records = earlier.map_or(0, |p| p.records_done);
+                        FileReport::new(file, FileStatus::AlreadyImported, records)
+                    } else {
+                        let imported = import_file(
+                            &mut writer,
+                            self.source,
+                            index,
+                            self.progress,
+                            on_progress,
+                        )
+                        .await;
+                        match imported {
+                            Ok(report) => report,
+                            Err(FileError::Database(err)) => {
+                                // The rollback's own failure would hide the first error.
+                                let _ = writer.rollback().await;
+                                return Err(err.into());
+                            }
+                            Err(FileError::Input(err)) => {
+                                writer.rollback().await?;
+                                let failure = if err.is_fatal() {
+                                    Failure::Fatal(err)
+                                } else {
+                                    Failure::Broken(FileReport::new(
+                                        file,
+                                        FileStatus::Failed {
+                                            error: format!(
+                                                "{err}; nothing from this file was stored"
+                                            ),
+                                        },
+                                        0,
+                                    ))
+                                };
+                                return Ok(GroupEnd::Undone { index, failure });
+                            }
+                        }
+                    }
+                }
+            };
+            if file_report.status == FileStatus::Imported {
+                uncommitted += file_report.records;
+            }
+            self.progress.files_done += 1;
+            self.progress.bytes_read = self.source.progress().bytes_read();
+            reports.push(file_report);
+            on_progress(self.progress);
+            *self.next += 1;
+        }
+        writer.commit(None).await?;
+        Ok(GroupEnd::Committed(reports))
+    }
+}
+
+/// Why a file could not be imported.
+enum FileError {
+    /// The database failed: nothing of the open transaction can be trusted.
+    Database(StoreError),
+    /// The input: a broken file, or what stops the whole import (limits).
+    Input(ImportError),
+}
+
+impl From<StoreError> for FileError {
+    fn from(err: StoreError) -> Self {
+        FileError::Database(err)
+    }
+}
+
+/// Imports one file into the writer's transaction, with its checkpoint.
 async fn import_file(
-    store: &Store,
+    writer: &mut ListenWriter<'_>,
     source: &Arc<ImportSource>,
     index: usize,
-    options: ImportOptions,
-    cache: &mut CatalogCache,
     progress: &mut ImportProgress,
     on_progress: &mut (impl FnMut(&ImportProgress) + Send),
-) -> Result<FileReport, ImportError> {
+) -> Result<FileReport, FileError> {
     let file = &source.files()[index];
     let (sender, mut receiver) = mpsc::channel::<Parsed>(BATCHES_IN_FLIGHT);
     let reader = {
@@ -232,9 +381,6 @@ async fn import_file(
         tokio::task::spawn_blocking(move || parse_file(&source, index, &sender))
     };
 
-    let mut writer = store
-        .listen_writer(options.user, options.import_job, cache)
-        .await?;
     let mut written = WriteOutcome::default();
     let mut skipped = SkipCounts::default();
     let mut write_error = None;
@@ -259,42 +405,26 @@ async fn import_file(
     }
     // Closing the channel stops the parser if the database failed.
     drop(receiver);
-    let parsed = reader
-        .await
-        .map_err(|e| ImportError::Internal(format!("the parser thread failed: {e}")))?;
+    let parsed = reader.await.map_err(|e| {
+        FileError::Input(ImportError::Internal(format!(
+            "the parser thread failed: {e}"
+        )))
+    })?;
     if let Some(err) = write_error {
-        // The rollback's own failure would hide the first error, which says more.
-        let _ = writer.rollback().await;
-        return Err(err.into());
+        return Err(FileError::Database(err));
     }
-    match parsed {
-        Ok(summary) => {
-            let checkpoint = FileCheckpoint {
-                fingerprint: &file.fingerprint,
-                file_name: &file.name,
-                records_done: summary.records,
-                completed: true,
-            };
-            writer.commit(Some(checkpoint)).await?;
-            let mut report = FileReport::new(file, FileStatus::Imported, summary.records);
-            report.set_counts(written, &skipped);
-            Ok(report)
-        }
-        Err(err) => {
-            writer.rollback().await?;
-            if err.is_fatal() {
-                return Err(err);
-            }
-            // Nothing of this file is kept.
-            Ok(FileReport::new(
-                file,
-                FileStatus::Failed {
-                    error: format!("{err}; nothing from this file was stored"),
-                },
-                0,
-            ))
-        }
-    }
+    let summary = parsed.map_err(FileError::Input)?;
+    writer
+        .save_checkpoint(FileCheckpoint {
+            fingerprint: &file.fingerprint,
+            file_name: &file.name,
+            records_done: summary.records,
+            completed: true,
+        })
+        .await?;
+    let mut report = FileReport::new(file, FileStatus::Imported, summary.records);
+    report.set_counts(written, &skipped);
+    Ok(report)
 }
 
 /// Runs on a blocking thread: parses the file and sends batches of keyed listens.

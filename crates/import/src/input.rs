@@ -62,6 +62,13 @@ pub struct RefusedFile {
     pub reason: String,
 }
 
+/// How far an [`ImportSource`] had been read at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadMark {
+    records: u64,
+    bytes: u64,
+}
+
 /// The export files of one import, in the order they should be read.
 ///
 /// Extended-history files come before account-data files, so that when both are imported
@@ -154,6 +161,22 @@ impl ImportSource {
     /// The live count of bytes read so far, to show from another thread.
     pub fn progress(&self) -> ByteProgress {
         self.progress.clone()
+    }
+
+    /// How far reading has come, to [`rewind`](Self::rewind) to.
+    pub fn mark(&self) -> ReadMark {
+        ReadMark {
+            records: self.records_delivered.load(AtomicOrdering::Relaxed),
+            bytes: self.progress.bytes_read(),
+        }
+    }
+
+    /// Counts what was read since `mark` as unread, before files are read again (their
+    /// transaction was undone), so that limits and progress count each record once.
+    pub fn rewind(&self, mark: ReadMark) {
+        self.records_delivered
+            .store(mark.records, AtomicOrdering::Relaxed);
+        self.progress.set(mark.bytes);
     }
 
     /// The limits this import runs under.

@@ -20,4 +20,9 @@ impl ByteProgress {
         // that adds to it.
         self.0.fetch_add(n, Ordering::Relaxed) + n
     }
+
+    /// Goes back to `n` bytes read (files read again count once).
+    pub(crate) fn set(&self, n: u64) {
+        self.0.store(n, Ordering::Relaxed);
+    }
 }

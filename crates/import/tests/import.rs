@@ -4,7 +4,8 @@
 use spotify_history_core::UserId;
 use spotify_history_import::synthetic::{GroundTruth, SyntheticConfig, SyntheticExport};
 use spotify_history_import::{
-    FileStatus, ImportError, ImportOptions, ImportReport, ImportSource, Limits, import,
+    FileStatus, ImportError, ImportOptions, ImportProgress, ImportReport, ImportSource, Limits,
+    import,
 };
 use spotify_history_store::Store;
 use spotify_history_testkit::store_test;
@@ -44,9 +45,8 @@ fn small(plays: u64, account_data: bool) -> SyntheticConfig {
 async fn run(store: &Store, user: UserId, paths: &[PathBuf], recheck: bool) -> ImportReport {
     let source = ImportSource::open(paths, Limits::default()).expect("open the export");
     let options = ImportOptions {
-        user,
-        import_job: None,
         recheck,
+        ..ImportOptions::new(user)
     };
     import(store, source, options, |_| {})
         .await
@@ -211,13 +211,36 @@ store_test!(a_broken_file_is_refused_whole_and_the_rest_imported, |db| {
     let not_json = export.dir.path().join("StreamingHistory_music_7.json");
     std::fs::write(&not_json, b"<html>502 Bad Gateway</html>").unwrap();
 
-    let report = run(
-        &db.store,
-        user,
+    // All files share one transaction: each broken one undoes it, and it is done again
+    // without that file.
+    let source = ImportSource::open(
         &[export.zip.clone(), truncated, not_json],
-        false,
+        Limits::default(),
     )
-    .await;
+    .unwrap();
+    let mut last = ImportProgress::default();
+    let report = import(&db.store, source, ImportOptions::new(user), |p| {
+        last = p.clone()
+    })
+    .await
+    .unwrap();
+    let statuses: Vec<_> = report.files.iter().map(|f| &f.status).collect();
+    let (good, broken) = statuses.split_at(statuses.len() - 2);
+    assert!(
+        good.iter().all(|s| **s == FileStatus::Imported),
+        "{statuses:?}"
+    );
+    assert!(
+        broken
+            .iter()
+            .all(|s| matches!(s, FileStatus::Failed { .. }))
+    );
+    // Files read again are counted once, in the report and in the progress.
+    assert_eq!(report.records_read, 2_000);
+    assert_eq!(
+        (last.records_read, last.inserted, last.files_done),
+        (report.records_read, report.inserted, statuses.len())
+    );
     let failed: Vec<_> = report.failed_files().collect();
     assert_eq!(failed.len(), 2, "{failed:#?}");
     for file in &failed {
@@ -242,10 +265,10 @@ store_test!(an_import_killed_midway_resumes_to_the_same_database, |db| {
 
     // Stop the import while it is inside its third file, as a kill would.
     let source = ImportSource::open(zip, Limits::default()).unwrap();
+    // A commit after every file, so that the first two are stored when it stops.
     let options = ImportOptions {
-        user,
-        import_job: None,
-        recheck: false,
+        records_per_commit: 1,
+        ..ImportOptions::new(user)
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut stop_tx = Some(stop_tx);
@@ -321,21 +344,17 @@ async fn the_record_limit_stops_the_import_with_a_clear_error() {
     let user = db.store.create_user("ann", None).await.unwrap().id;
     let source = ImportSource::open(
         std::slice::from_ref(&export.zip),
-        Limits::from_settings(500, 1_000),
+        Limits::from_settings(500, 1_700),
     )
     .unwrap();
-    let options = ImportOptions {
-        user,
-        import_job: None,
-        recheck: false,
-    };
-    let err = import(&db.store, source, options, |_| {})
+    let err = import(&db.store, source, ImportOptions::new(user), |_| {})
         .await
         .unwrap_err();
     assert!(err.to_string().contains("IMPORT_MAX_RECORDS"), "{err}");
-    // Whole files only: what was committed is a whole number of files.
+    // Whole files only: the first file (1,500 records) is kept, the second, which crossed the
+    // limit in the same transaction, is not; the first was read twice but counted once.
     let stored = db.store.listen_totals(user).await.unwrap().listens;
-    assert!(stored < 1_000, "{stored}");
+    assert!(stored > 1_000 && stored <= 1_500, "{stored}");
 }
 
 fn write_zip(path: &Path, entries: &[(&str, &[u8])]) {

@@ -3,10 +3,10 @@
 //! created on first sight and never duplicated; a per-import cache keeps lookups in memory.
 
 use crate::Result;
-use crate::bulk::{self, Catalogue, TrackRow};
+use crate::bulk::{self, KeyIds, TrackRow};
 use crate::listens::KeyedListen;
 use crate::transaction::Tx;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Catalogue ids already known to this import (or collector run), by key.
 #[derive(Debug, Default)]
@@ -41,8 +41,8 @@ impl CatalogCache {
 /// Ids by key: those from committed transactions, and those learnt in the open one.
 #[derive(Debug, Default)]
 struct Ids {
-    committed: HashMap<String, i64>,
-    pending: HashMap<String, i64>,
+    committed: FxHashMap<String, i64>,
+    pending: FxHashMap<String, i64>,
 }
 
 impl Ids {
@@ -54,7 +54,7 @@ impl Ids {
         self.get(key).is_some()
     }
 
-    fn extend(&mut self, ids: HashMap<String, i64>) {
+    fn extend(&mut self, ids: KeyIds) {
         self.pending.extend(ids);
     }
 }
@@ -66,7 +66,7 @@ pub(crate) async fn resolve_catalog(
     cache: &mut CatalogCache,
 ) -> Result<Vec<i64>> {
     // Artists.
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: FxHashSet<&str> = FxHashSet::default();
     let mut new_artists: Vec<(&str, &str)> = Vec::new();
     for keyed in listens {
         for (artist, key) in keyed.listen.item.artists.iter().zip(&keyed.keys.artists) {
@@ -76,9 +76,7 @@ pub(crate) async fn resolve_catalog(
         }
     }
     if !new_artists.is_empty() {
-        bulk::insert_artists(tx, &new_artists).await?;
-        let keys: Vec<&str> = new_artists.iter().map(|(key, _)| *key).collect();
-        let ids = bulk::ids_by_key(tx, Catalogue::Artists, &keys).await?;
+        let ids = bulk::artist_ids(tx, &new_artists).await?;
         cache.artists.extend(ids);
     }
 
@@ -96,9 +94,7 @@ pub(crate) async fn resolve_catalog(
         }
     }
     if !new_albums.is_empty() {
-        bulk::insert_albums(tx, &new_albums).await?;
-        let keys: Vec<&str> = new_albums.iter().map(|(key, ..)| *key).collect();
-        let ids = bulk::ids_by_key(tx, Catalogue::Albums, &keys).await?;
+        let ids = bulk::album_ids(tx, &new_albums).await?;
         cache.albums.extend(ids);
     }
 
@@ -134,12 +130,11 @@ pub(crate) async fn resolve_catalog(
                 }
             })
             .collect();
-        bulk::insert_tracks(tx, &rows).await?;
-        let keys: Vec<&str> = rows.iter().map(|row| row.key).collect();
-        let ids = bulk::ids_by_key(tx, Catalogue::Tracks, &keys).await?;
+        let ids = bulk::track_ids(tx, &rows).await?;
+        cache.tracks.extend(ids);
         let mut credits: Vec<(i64, i64, i16)> = Vec::new();
         for keyed in &new_tracks {
-            let Some(&track_id) = ids.get(&keyed.keys.track) else {
+            let Some(&track_id) = cache.tracks.get(&keyed.keys.track) else {
                 continue;
             };
             for (position, key) in keyed.keys.artists.iter().enumerate() {
@@ -151,7 +146,6 @@ pub(crate) async fn resolve_catalog(
         if !credits.is_empty() {
             bulk::insert_credits(tx, &credits).await?;
         }
-        cache.tracks.extend(ids);
     }
 
     listens

@@ -38,7 +38,7 @@ pub use import_jobs::{ClaimedImportJob, FinishedImportJob, ImportJobCounts, NewI
 pub use job_listings::{ImportJobFilter, ImportJobPage, JobRunFilter, JobRunPage};
 pub use job_runs::{ABANDONED_RUN_ERROR, FinishedRun, JobKind, RunStatus};
 pub use listens::{
-    FileCheckpoint, FileProgress, KeyedListen, ListenBatch, MINUTE_SLACK_MS,
+    FileCheckpoint, FileProgress, KeyedListen, ListenBatch, ListenWriter, MINUTE_SLACK_MS,
     SAME_TRACK_TOLERANCE_MS, WriteOutcome,
 };
 pub use logs::{LogEntry, LogFilter, LogLevel, LogPage, NewLogEntry, UnknownLogLevel};

@@ -1,6 +1,6 @@
-//! Writing listens: catalogue rows, new plays, duplicates and cross-source merges. One
-//! transaction per batch, together with the import checkpoint of the file it came from, so an
-//! interrupted import resumes exactly where its last committed batch ended.
+//! Writing listens: catalogue rows, new plays, duplicates and cross-source merges, in a
+//! transaction that also holds the import checkpoints of the files they came from, so an
+//! interrupted import resumes exactly where its last commit ended.
 //!
 //! Listen identity (DESIGN.md "Listen identity and merging"):
 //! 1. Within a source, `(user, ended_at, track)` is the identity: seen again → duplicate.
@@ -152,6 +152,25 @@ impl ListenWriter<'_> {
         Ok(outcome)
     }
 
+    /// Records how far an import has come in one export file; it becomes durable with the
+    /// transaction's [`ListenWriter::commit`].
+    pub async fn save_checkpoint(&mut self, checkpoint: FileCheckpoint<'_>) -> Result<()> {
+        save_checkpoint(&mut self.tx, self.user, checkpoint).await
+    }
+
+    /// Where a previous import of this file by this user stopped, as this transaction sees it
+    /// (a file finished earlier in the same, not yet committed, transaction included).
+    pub async fn file_progress(&mut self, fingerprint: &str) -> Result<Option<FileProgress>> {
+        let progress = on_tx!(&mut self.tx, conn => sqlx::query(FILE_PROGRESS)
+            .bind(self.user.0)
+            .bind(fingerprint)
+            .fetch_optional(&mut **conn)
+            .await?
+            .map(|row| file_progress_of(&row))
+            .transpose()?);
+        Ok(progress)
+    }
+
     /// Discards everything written (and the catalogue ids learnt) at once.
     pub async fn rollback(self) -> Result<()> {
         self.cache.forget_pending();
@@ -225,25 +244,25 @@ impl Store {
         user: UserId,
         fingerprint: &str,
     ) -> Result<Option<FileProgress>> {
-        use crate::row::RowExt;
-        let progress = crate::on_pool!(self, pool => {
-            sqlx::query(
-                "SELECT records_done, completed FROM import_files WHERE user_id = $1 AND fingerprint = $2",
-            )
+        let progress = crate::on_pool!(self, pool => sqlx::query(FILE_PROGRESS)
             .bind(user.0)
             .bind(fingerprint)
             .fetch_optional(pool)
             .await?
-            .map(|row| -> Result<_, sqlx::Error> {
-                Ok(FileProgress {
-                    records_done: row.int("records_done")? as u64,
-                    completed: row.flag("completed")?,
-                })
-            })
-            .transpose()?
-        });
+            .map(|row| file_progress_of(&row))
+            .transpose()?);
         Ok(progress)
     }
+}
+
+const FILE_PROGRESS: &str =
+    "SELECT records_done, completed FROM import_files WHERE user_id = $1 AND fingerprint = $2";
+
+fn file_progress_of(row: &impl crate::row::RowExt) -> Result<FileProgress, sqlx::Error> {
+    Ok(FileProgress {
+        records_done: row.int("records_done")? as u64,
+        completed: row.flag("completed")?,
+    })
 }
 
 /// Loads the stored plays of `user` that could match any listen of the batch: those ending

@@ -189,11 +189,7 @@ pub async fn imported(store: &Store) -> (Analytics, Scope) {
 
 pub async fn import_for(store: &Store, user: UserId) {
     let source = ImportSource::open(&[export().dir.clone()], Limits::default()).unwrap();
-    let options = ImportOptions {
-        user,
-        import_job: None,
-        recheck: false,
-    };
+    let options = ImportOptions::new(user);
     let report = import(store, source, options, |_| {}).await.unwrap();
     assert_eq!(report.inserted as usize, export().listens.len());
 }

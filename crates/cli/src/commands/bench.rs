@@ -96,9 +96,8 @@ async fn measure(
     reset_peak_rss();
     let source = ImportSource::open(&[zip.to_path_buf()], Limits::default())?;
     let options = ImportOptions {
-        user: user.id,
-        import_job: None,
         recheck,
+        ..ImportOptions::new(user.id)
     };
     let report = spotify_history_import::import(store, source, options, |_| {})
         .await

@@ -53,5 +53,6 @@ fn collector(settings: &Settings, store: &Store, spotify: Option<SpotifyAccess>)
     config.lease = Duration::from_secs(settings.collector_lease_seconds);
     config.import_limits =
         Limits::from_settings(settings.import_max_zip_size_mb, settings.import_max_records);
+    config.import_records_per_commit = settings.import_records_per_commit;
     Collector::new(store.clone(), spotify, config)
 }

@@ -44,7 +44,9 @@ pub async fn run(settings: &Settings, args: DemoArgs) -> anyhow::Result<()> {
     let limits =
         Limits::from_settings(settings.import_max_zip_size_mb, settings.import_max_records);
     let source = ImportSource::open(&[zip], limits)?;
-    let report = super::import::import_with_progress(&store, source, &user, false).await?;
+    let report =
+        super::import::import_with_progress(&store, source, settings.import_options(user.id))
+            .await?;
     let totals = store.listen_totals(user.id).await?;
     println!(
         "imported for user {:?}: {} listens ({} new, {} merged), {} tracks, {} artists, {:.0} hours",

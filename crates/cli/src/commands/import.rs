@@ -36,7 +36,11 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<()> {
     let limits =
         Limits::from_settings(settings.import_max_zip_size_mb, settings.import_max_records);
     let source = ImportSource::open(&args.paths, limits)?;
-    let report = import_with_progress(&store, source, &user, args.recheck).await?;
+    let options = ImportOptions {
+        recheck: args.recheck,
+        ..settings.import_options(user.id)
+    };
+    let report = import_with_progress(&store, source, options).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -82,14 +86,8 @@ pub async fn resolve_user(store: &Store, name: Option<&str>, create: bool) -> an
 pub async fn import_with_progress(
     store: &Store,
     source: ImportSource,
-    user: &User,
-    recheck: bool,
+    options: ImportOptions,
 ) -> anyhow::Result<ImportReport> {
-    let options = ImportOptions {
-        user: user.id,
-        import_job: None,
-        recheck,
-    };
     let total = source.total_bytes();
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(total);

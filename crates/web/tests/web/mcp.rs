@@ -41,11 +41,7 @@ async fn start(store: &Store, calls_per_minute: u32) -> Running {
         .write_zip(&zip)
         .unwrap();
         let source = ImportSource::open(&[zip], Limits::default()).unwrap();
-        let options = ImportOptions {
-            user,
-            import_job: None,
-            recheck: false,
-        };
+        let options = ImportOptions::new(user);
         import(store, source, options, |_| {}).await.unwrap();
     }
     let ann_token = store

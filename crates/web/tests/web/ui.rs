@@ -162,11 +162,7 @@ async fn import_history(store: &Store, user: UserId, seed: u64) -> i64 {
     let zip = dir.path().join("export.zip");
     export_zip(seed, &zip);
     let source = ImportSource::open(&[zip], Limits::default()).unwrap();
-    let options = ImportOptions {
-        user,
-        import_job: None,
-        recheck: false,
-    };
+    let options = ImportOptions::new(user);
     import(store, source, options, |_| {}).await.unwrap();
     store.listen_totals(user).await.unwrap().listens
 }
@@ -832,11 +828,7 @@ store_test!(a_listener_sees_and_changes_only_their_own_data, |db| {
         spotify_history_import::Limits::default(),
     )
     .unwrap();
-    let options = spotify_history_import::ImportOptions {
-        user: copy,
-        import_job: None,
-        recheck: false,
-    };
+    let options = spotify_history_import::ImportOptions::new(copy);
     let report = spotify_history_import::import(&db.store, source, options, |_| {})
         .await
         .unwrap();

@@ -24,11 +24,7 @@ pub(crate) async fn import_history(store: &Store, user: UserId, seed: u64) -> i6
     .write_zip(&zip)
     .unwrap();
     let source = ImportSource::open(&[zip], Limits::default()).unwrap();
-    let options = ImportOptions {
-        user,
-        import_job: None,
-        recheck: false,
-    };
+    let options = ImportOptions::new(user);
     import(store, source, options, |_| {}).await.unwrap();
     store.listen_totals(user).await.unwrap().listens
 }
