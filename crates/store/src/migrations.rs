@@ -19,12 +19,12 @@ macro_rules! migration_set {
 
 pub(crate) fn sqlite() -> Migrator {
     Migrator::with_migrations(
-        migration_set!("sqlite": 1 "0001_initial", 2 "0002_history", 3 "0003_history_blocks"),
+        migration_set!("sqlite": 1 "0001_initial", 2 "0002_history", 3 "0003_history_blocks", 4 "0004_catalogue_without_foreign_keys"),
     )
 }
 
 pub(crate) fn postgres() -> Migrator {
     Migrator::with_migrations(
-        migration_set!("postgres": 1 "0001_initial", 2 "0002_history", 3 "0003_history_blocks"),
+        migration_set!("postgres": 1 "0001_initial", 2 "0002_history", 3 "0003_history_blocks", 4 "0004_catalogue_without_foreign_keys"),
     )
 }
