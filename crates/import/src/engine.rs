@@ -376,9 +376,12 @@ async fn import_file(
 ) -> Result<FileReport, FileError> {
     let file = &source.files()[index];
     let (sender, mut receiver) = mpsc::channel::<Parsed>(BATCHES_IN_FLIGHT);
+    let (written_sender, written_receiver) = std::sync::mpsc::channel::<Parsed>();
     let reader = {
         let source = Arc::clone(source);
-        tokio::task::spawn_blocking(move || parse_file(&source, index, &sender))
+        tokio::task::spawn_blocking(move || {
+            parse_file(&source, index, &sender, &written_receiver)
+        })
     };
 
     let mut written = WriteOutcome::default();
@@ -402,6 +405,8 @@ async fn import_file(
         progress.records_read += parsed.records;
         progress.bytes_read = source.progress().bytes_read();
         on_progress(progress);
+        // Freed by the thread that allocated it, off the database's path.
+        let _ = written_sender.send(parsed);
     }
     // Closing the channel stops the parser if the database failed.
     drop(receiver);
@@ -428,10 +433,13 @@ async fn import_file(
 }
 
 /// Runs on a blocking thread: parses the file and sends batches of keyed listens.
+/// Batches the database is done with come back on `written`, to be freed and reused here:
+/// freeing thousands of small strings is work, and this thread has time for it.
 fn parse_file(
     source: &ImportSource,
     index: usize,
     sender: &mpsc::Sender<Parsed>,
+    written: &std::sync::mpsc::Receiver<Parsed>,
 ) -> Result<crate::FileSummary, ImportError> {
     let mut batch = Parsed::empty();
     let mut receiver_gone = false;
@@ -445,7 +453,8 @@ fn parse_file(
             Record::Skipped(reason) => batch.skipped.add(reason),
         }
         if batch.listens.len() >= BATCH_LISTENS {
-            let full = std::mem::replace(&mut batch, Parsed::empty());
+            let next = written.try_iter().last().map_or_else(Parsed::empty, Parsed::cleared);
+            let full = std::mem::replace(&mut batch, next);
             if sender.blocking_send(full).is_err() {
                 receiver_gone = true;
                 return ControlFlow::Break(());
@@ -461,6 +470,14 @@ fn parse_file(
 }
 
 impl Parsed {
+    /// The batch emptied for reuse: its listens freed, its room kept.
+    fn cleared(mut self) -> Self {
+        self.listens.clear();
+        self.skipped = SkipCounts::default();
+        self.records = 0;
+        self
+    }
+
     fn empty() -> Self {
         Parsed {
             listens: Vec::with_capacity(BATCH_LISTENS),

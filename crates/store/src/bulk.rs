@@ -14,7 +14,7 @@ use crate::Result;
 use crate::row::RowExt;
 use crate::transaction::Tx;
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// Rows per SQLite `VALUES` statement, largest first: a batch takes a few big statements and
 /// a handful of small ones for its remainder, and each size stays prepared on the connection.
@@ -60,18 +60,19 @@ pub(crate) struct TrackRow<'a> {
     pub match_key: i64,
 }
 
-/// A `plays` row to insert (user and import job are the same for the whole batch).
+/// A `plays` row to insert (user and import job are the same for the whole batch). Its texts
+/// are shared: binding one to a statement takes no copy.
 #[derive(Debug)]
-pub(crate) struct PlayRow<'a> {
+pub(crate) struct PlayRow {
     pub ended_at: i64,
     pub track_id: i64,
     pub ms_played: Option<i32>,
     pub ms_played_estimated: bool,
     pub source: i16,
-    pub platform: Option<&'a str>,
-    pub conn_country: Option<&'a str>,
-    pub reason_start: Option<&'a str>,
-    pub reason_end: Option<&'a str>,
+    pub platform: Option<Arc<str>>,
+    pub conn_country: Option<Arc<str>>,
+    pub reason_start: Option<Arc<str>>,
+    pub reason_end: Option<Arc<str>>,
     pub shuffle: Option<bool>,
     pub skipped: Option<bool>,
     pub offline: Option<bool>,
@@ -326,7 +327,7 @@ pub(crate) async fn insert_plays(
     tx: &mut Tx<'_>,
     user: i64,
     import_job: Option<i64>,
-    rows: &[PlayRow<'_>],
+    rows: &[PlayRow],
 ) -> Result<u64> {
     static SQLITE: LazyLock<ValuesInsert> = LazyLock::new(|| {
         ValuesInsert::new(
@@ -351,10 +352,10 @@ pub(crate) async fn insert_plays(
                         .bind(row.ms_played_estimated)
                         .bind(row.source)
                         .bind(row.source)
-                        .bind(row.platform)
-                        .bind(row.conn_country)
-                        .bind(row.reason_start)
-                        .bind(row.reason_end)
+                        .bind(row.platform.clone())
+                        .bind(row.conn_country.clone())
+                        .bind(row.reason_start.clone())
+                        .bind(row.reason_end.clone())
                         .bind(row.shuffle)
                         .bind(row.skipped)
                         .bind(row.offline)
@@ -383,10 +384,10 @@ pub(crate) async fn insert_plays(
         .bind(column(rows, |r| r.ms_played))
         .bind(column(rows, |r| r.ms_played_estimated))
         .bind(column(rows, |r| r.source))
-        .bind(column(rows, |r| r.platform.map(str::to_string)))
-        .bind(column(rows, |r| r.conn_country.map(str::to_string)))
-        .bind(column(rows, |r| r.reason_start.map(str::to_string)))
-        .bind(column(rows, |r| r.reason_end.map(str::to_string)))
+        .bind(column(rows, |r| r.platform.as_deref().map(str::to_string)))
+        .bind(column(rows, |r| r.conn_country.as_deref().map(str::to_string)))
+        .bind(column(rows, |r| r.reason_start.as_deref().map(str::to_string)))
+        .bind(column(rows, |r| r.reason_end.as_deref().map(str::to_string)))
         .bind(column(rows, |r| r.shuffle))
         .bind(column(rows, |r| r.skipped))
         .bind(column(rows, |r| r.offline))

@@ -11,7 +11,7 @@
 //! 4. Anything else is a new listen.
 
 use crate::bulk::{self, PlayRow};
-use crate::catalog::{CatalogCache, resolve_catalog};
+use crate::catalog::{CatalogCache, SharedTexts, resolve_catalog};
 use crate::transaction::{Tx, on_tx};
 use crate::{Result, Store, now_ms};
 use spotify_history_core::{ImportJobId, ListenKeys, NewListen, Source, SourceSet, UserId};
@@ -145,7 +145,8 @@ impl ListenWriter<'_> {
             }
         }
         let rows = inserts.iter().map(|&i| (&listens[i].listen, track_ids[i]));
-        outcome.inserted += insert_plays(tx, self.user, self.import_job, rows).await?;
+        let texts = &mut self.cache.texts;
+        outcome.inserted += insert_plays(tx, self.user, self.import_job, rows, texts).await?;
         // A listen can only be found twice within one statement when a source repeats itself
         // inside a batch; the unique index kept one, so the rest are duplicates.
         outcome.duplicates += inserts.len() as u64 - outcome.inserted;
@@ -517,7 +518,9 @@ async fn insert_plays<'a>(
     user: UserId,
     import_job: Option<ImportJobId>,
     chosen: impl Iterator<Item = (&'a NewListen, i64)>,
+    texts: &mut SharedTexts,
 ) -> Result<u64> {
+    let mut text = |value: &Option<String>| value.as_deref().map(|t| texts.get(t));
     let rows: Vec<PlayRow> = chosen
         .map(|(listen, track_id)| {
             let d = &listen.details;
@@ -527,10 +530,10 @@ async fn insert_plays<'a>(
                 ms_played: listen.ms_played.map(clamp_ms),
                 ms_played_estimated: listen.ms_played_estimated,
                 source: listen.source.bit(),
-                platform: d.platform.as_deref(),
-                conn_country: d.conn_country.as_deref(),
-                reason_start: d.reason_start.as_deref(),
-                reason_end: d.reason_end.as_deref(),
+                platform: text(&d.platform),
+                conn_country: text(&d.conn_country),
+                reason_start: text(&d.reason_start),
+                reason_end: text(&d.reason_end),
                 shuffle: d.shuffle,
                 skipped: d.skipped,
                 offline: d.offline,
