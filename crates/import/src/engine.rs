@@ -379,9 +379,7 @@ async fn import_file(
     let (written_sender, written_receiver) = std::sync::mpsc::channel::<Parsed>();
     let reader = {
         let source = Arc::clone(source);
-        tokio::task::spawn_blocking(move || {
-            parse_file(&source, index, &sender, &written_receiver)
-        })
+        tokio::task::spawn_blocking(move || parse_file(&source, index, &sender, &written_receiver))
     };
 
     let mut written = WriteOutcome::default();
@@ -453,7 +451,10 @@ fn parse_file(
             Record::Skipped(reason) => batch.skipped.add(reason),
         }
         if batch.listens.len() >= BATCH_LISTENS {
-            let next = written.try_iter().last().map_or_else(Parsed::empty, Parsed::cleared);
+            let next = written
+                .try_iter()
+                .last()
+                .map_or_else(Parsed::empty, Parsed::cleared);
             let full = std::mem::replace(&mut batch, next);
             if sender.blocking_send(full).is_err() {
                 receiver_gone = true;

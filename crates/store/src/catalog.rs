@@ -43,43 +43,49 @@ impl SharedTexts {
 impl CatalogCache {
     /// Distinct tracks known so far.
     pub fn tracks_known(&self) -> usize {
-        self.tracks.committed.len() + self.tracks.pending.len()
+        self.tracks.ids.len()
     }
 
     /// The transaction that learnt the pending ids committed: they are real now.
     pub(crate) fn keep_pending(&mut self) {
         for ids in [&mut self.artists, &mut self.albums, &mut self.tracks] {
-            let pending = std::mem::take(&mut ids.pending);
-            ids.committed.extend(pending);
+            ids.pending.clear();
         }
     }
 
     /// The transaction that learnt the pending ids did not commit: drop them.
     pub(crate) fn forget_pending(&mut self) {
         for ids in [&mut self.artists, &mut self.albums, &mut self.tracks] {
-            ids.pending.clear();
+            for key in ids.pending.drain(..) {
+                ids.ids.remove(&key);
+            }
         }
     }
 }
 
-/// Ids by key: those from committed transactions, and those learnt in the open one.
+/// Ids by key, those learnt in the open transaction included; `pending` names those, to be
+/// forgotten if it does not commit. One map, so a key is found with one lookup.
 #[derive(Debug, Default)]
 struct Ids {
-    committed: FxHashMap<String, i64>,
-    pending: FxHashMap<String, i64>,
+    ids: FxHashMap<String, i64>,
+    pending: Vec<String>,
 }
 
 impl Ids {
     fn get(&self, key: &str) -> Option<&i64> {
-        self.committed.get(key).or_else(|| self.pending.get(key))
+        self.ids.get(key)
     }
 
     fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
+        self.ids.contains_key(key)
     }
 
     fn extend(&mut self, ids: KeyIds) {
-        self.pending.extend(ids);
+        for (key, id) in ids {
+            if self.ids.insert(key.clone(), id).is_none() {
+                self.pending.push(key);
+            }
+        }
     }
 }
 
