@@ -256,6 +256,11 @@ store_test!(a_broken_file_is_refused_whole_and_the_rest_imported, |db| {
     // Nothing of the truncated file (whose first records were fine) was kept.
     let listens = db.store.stored_listens(user).await.unwrap();
     assert!(!listens.iter().any(|l| l.track_key == "spotify:track:abc"));
+    // The redone transactions left the same history as the good files imported alone: no
+    // play points at a catalogue row of an undone attempt.
+    let alone = db.store.create_user("bob", None).await.unwrap().id;
+    run(&db.store, alone, std::slice::from_ref(&export.zip), false).await;
+    assert_eq!(listens, db.store.stored_listens(alone).await.unwrap());
 });
 
 store_test!(an_import_killed_midway_resumes_to_the_same_database, |db| {
