@@ -93,6 +93,27 @@ fn key_ids<R: RowExt>(rows: &[R]) -> Result<KeyIds> {
         .collect::<Result<_, sqlx::Error>>()?)
 }
 
+/// An album, show or audiobook to create: `(key, kind, name, artist name)`.
+pub(crate) type AlbumRow<'a> = (&'a str, i16, &'a str, Option<&'a str>);
+
+type SqliteQuery = sqlx::query::Query<'static, sqlx::Sqlite, SqliteArguments>;
+
+/// Runs a catalogue insert on SQLite chunk by chunk, each row's values given by `bind`;
+/// returns the ids of the rows it created.
+async fn created_ids<T>(
+    conn: &mut sqlx::SqliteConnection,
+    insert: &'static ValuesInsert,
+    rows: &[T],
+    bind: impl Fn(SqliteQuery, &T) -> SqliteQuery,
+) -> Result<KeyIds> {
+    let mut created = KeyIds::new();
+    for (sql, chunk) in insert.chunks(rows) {
+        let query = chunk.iter().fold(sqlx::query(sql), &bind);
+        created.extend(key_ids(&query.fetch_all(&mut *conn).await?)?);
+    }
+    Ok(created)
+}
+
 /// Ids of every key in `keys`: those `created` returned, and the rest looked up (rows another
 /// writer created first, or that existed before).
 async fn with_existing(
@@ -120,16 +141,11 @@ pub(crate) async fn artist_ids(tx: &mut Tx<'_>, rows: &[(&str, &str)]) -> Result
             "RETURNING id, key",
         )
     });
-    let mut created = KeyIds::new();
-    match tx {
+    let created = match tx {
         Tx::Sqlite(conn) => {
-            for (sql, chunk) in SQLITE.chunks(rows) {
-                let mut query = sqlx::query(sql);
-                for (key, name) in chunk {
-                    query = query.bind(*key).bind(*name);
-                }
-                created.extend(key_ids(&query.fetch_all(&mut **conn).await?)?);
-            }
+            let bind =
+                |query: SqliteQuery, (key, name): &(&str, &str)| query.bind(*key).bind(*name);
+            created_ids(conn, &SQLITE, rows, bind).await?
         }
         Tx::Postgres(conn) => {
             let returned = sqlx::query(
@@ -141,18 +157,15 @@ pub(crate) async fn artist_ids(tx: &mut Tx<'_>, rows: &[(&str, &str)]) -> Result
             .bind(column(rows, |r| r.1.to_string()))
             .fetch_all(&mut **conn)
             .await?;
-            created = key_ids(&returned)?;
+            key_ids(&returned)?
         }
-    }
+    };
     with_existing(tx, Catalogue::Artists, rows.iter().map(|r| r.0), created).await
 }
 
 /// Creates the albums, shows and audiobooks that do not exist yet
 /// (`(key, kind, name, artist name)`); returns the id of every key.
-pub(crate) async fn album_ids(
-    tx: &mut Tx<'_>,
-    rows: &[(&str, i16, &str, Option<&str>)],
-) -> Result<KeyIds> {
+pub(crate) async fn album_ids(tx: &mut Tx<'_>, rows: &[AlbumRow<'_>]) -> Result<KeyIds> {
     static SQLITE: LazyLock<ValuesInsert> = LazyLock::new(|| {
         ValuesInsert::new(
             "INSERT OR IGNORE INTO albums (key, kind, name, artist_name)",
@@ -160,16 +173,12 @@ pub(crate) async fn album_ids(
             "RETURNING id, key",
         )
     });
-    let mut created = KeyIds::new();
-    match tx {
+    let created = match tx {
         Tx::Sqlite(conn) => {
-            for (sql, chunk) in SQLITE.chunks(rows) {
-                let mut query = sqlx::query(sql);
-                for (key, kind, name, artist) in chunk {
-                    query = query.bind(*key).bind(*kind).bind(*name).bind(*artist);
-                }
-                created.extend(key_ids(&query.fetch_all(&mut **conn).await?)?);
-            }
+            let bind = |query: SqliteQuery, (key, kind, name, artist): &AlbumRow| {
+                query.bind(*key).bind(*kind).bind(*name).bind(*artist)
+            };
+            created_ids(conn, &SQLITE, rows, bind).await?
         }
         Tx::Postgres(conn) => {
             let returned = sqlx::query(
@@ -183,9 +192,9 @@ pub(crate) async fn album_ids(
             .bind(column(rows, |r| r.3.map(str::to_string)))
             .fetch_all(&mut **conn)
             .await?;
-            created = key_ids(&returned)?;
+            key_ids(&returned)?
         }
-    }
+    };
     with_existing(tx, Catalogue::Albums, rows.iter().map(|r| r.0), created).await
 }
 
@@ -199,23 +208,19 @@ pub(crate) async fn track_ids(tx: &mut Tx<'_>, rows: &[TrackRow<'_>]) -> Result<
             "RETURNING id, key",
         )
     });
-    let mut created = KeyIds::new();
-    match tx {
+    let created = match tx {
         Tx::Sqlite(conn) => {
-            for (sql, chunk) in SQLITE.chunks(rows) {
-                let mut query = sqlx::query(sql);
-                for row in chunk {
-                    query = query
-                        .bind(row.key)
-                        .bind(row.kind)
-                        .bind(row.name)
-                        .bind(row.album_id)
-                        .bind(row.duration_ms)
-                        .bind(row.isrc)
-                        .bind(row.match_key);
-                }
-                created.extend(key_ids(&query.fetch_all(&mut **conn).await?)?);
-            }
+            let bind = |query: SqliteQuery, row: &TrackRow| {
+                query
+                    .bind(row.key)
+                    .bind(row.kind)
+                    .bind(row.name)
+                    .bind(row.album_id)
+                    .bind(row.duration_ms)
+                    .bind(row.isrc)
+                    .bind(row.match_key)
+            };
+            created_ids(conn, &SQLITE, rows, bind).await?
         }
         Tx::Postgres(conn) => {
             let returned = sqlx::query(
@@ -233,9 +238,9 @@ pub(crate) async fn track_ids(tx: &mut Tx<'_>, rows: &[TrackRow<'_>]) -> Result<
             .bind(column(rows, |r| r.match_key))
             .fetch_all(&mut **conn)
             .await?;
-            created = key_ids(&returned)?;
+            key_ids(&returned)?
         }
-    }
+    };
     with_existing(tx, Catalogue::Tracks, rows.iter().map(|r| r.key), created).await
 }
 
