@@ -282,7 +282,9 @@ impl Group<'_> {
             .await?;
         let mut reports = Vec::new();
         let mut uncommitted = 0;
-        while uncommitted < options.records_per_commit && *self.next < self.source.files().len() {
+        // At least one file per transaction, whatever the setting.
+        let records_per_commit = options.records_per_commit.max(1);
+        while uncommitted < records_per_commit && *self.next < self.source.files().len() {
             let index = *self.next;
             let file = &self.source.files()[index];
             self.progress.current_file = file.name.clone();
@@ -297,7 +299,15 @@ impl Group<'_> {
                     return Ok(GroupEnd::Stopped(reports, err));
                 }
                 None => {
-                    let earlier = writer.file_progress(&file.fingerprint).await?;
+                    let earlier = match writer.file_progress(&file.fingerprint).await {
+                        Ok(earlier) => earlier,
+                        Err(err) => {
+                            // Rolled back now: a dropped transaction holds its lock until its
+                            // connection is used again.
+                            let _ = writer.rollback().await;
+                            return Err(err.into());
+                        }
+                    };
                     if earlier.is_some_and(|p| p.completed) && !options.recheck {
                         let records = earlier.map_or(0, |p| p.records_done);
                         FileReport::new(file, FileStatus::AlreadyImported, records)

@@ -64,7 +64,7 @@ pub struct RefusedFile {
 
 /// How far an [`ImportSource`] had been read at one moment.
 #[derive(Debug, Clone, Copy)]
-pub struct ReadMark {
+pub(crate) struct ReadMark {
     records: u64,
     bytes: u64,
 }
@@ -164,7 +164,7 @@ impl ImportSource {
     }
 
     /// How far reading has come, to [`rewind`](Self::rewind) to.
-    pub fn mark(&self) -> ReadMark {
+    pub(crate) fn mark(&self) -> ReadMark {
         ReadMark {
             records: self.records_delivered.load(AtomicOrdering::Relaxed),
             bytes: self.progress.bytes_read(),
@@ -173,7 +173,7 @@ impl ImportSource {
 
     /// Counts what was read since `mark` as unread, before files are read again (their
     /// transaction was undone), so that limits and progress count each record once.
-    pub fn rewind(&self, mark: ReadMark) {
+    pub(crate) fn rewind(&self, mark: ReadMark) {
         self.records_delivered
             .store(mark.records, AtomicOrdering::Relaxed);
         self.progress.set(mark.bytes);

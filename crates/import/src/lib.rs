@@ -50,7 +50,7 @@ pub use engine::{
 };
 pub use error::ImportError;
 pub use history_export::{EXPORT_FIELDS, ExportFormat, ExportWriter};
-pub use input::{ExportFileInfo, ImportSource, ReadMark, RefusedFile};
+pub use input::{ExportFileInfo, ImportSource, RefusedFile};
 pub use limits::Limits;
 pub use parse::read_records;
 pub use progress::ByteProgress;

@@ -263,6 +263,28 @@ store_test!(a_broken_file_is_refused_whole_and_the_rest_imported, |db| {
     assert_eq!(listens, db.store.stored_listens(alone).await.unwrap());
 });
 
+store_test!(any_records_per_commit_imports_the_same_history, |db| {
+    let export = export(small(3_000, true));
+    let zip = std::slice::from_ref(&export.zip);
+    let mut histories = Vec::new();
+    // 0 is taken as one file per transaction.
+    for (name, records_per_commit) in [("ann", 0), ("bob", 2_000), ("cy", u64::MAX)] {
+        let user = db.store.create_user(name, None).await.unwrap().id;
+        let source = ImportSource::open(zip, Limits::default()).unwrap();
+        let options = ImportOptions {
+            records_per_commit,
+            ..ImportOptions::new(user)
+        };
+        import(&db.store, source, options, |_| {}).await.unwrap();
+        histories.push(db.store.stored_listens(user).await.unwrap());
+    }
+    assert_eq!(
+        histories[0].len() as u64,
+        export.truth.listens_after_merge()
+    );
+    assert!(histories.windows(2).all(|pair| pair[0] == pair[1]));
+});
+
 store_test!(an_import_killed_midway_resumes_to_the_same_database, |db| {
     let export = export(small(6_000, true));
     let zip = std::slice::from_ref(&export.zip);

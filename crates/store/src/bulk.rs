@@ -7,6 +7,12 @@
 //! one JSON array and unpacked with `jsonb_each` took twice as long). PostgreSQL receives one
 //! array per column (`UNNEST`), one statement per batch.
 //!
+//! SQLite's statements say `INSERT OR IGNORE` rather than `ON CONFLICT (...) DO NOTHING`: a
+//! multi-row upsert that might abort halfway makes SQLite copy every page it changes into a
+//! statement journal first. The two differ only for rows breaking a NOT NULL or CHECK
+//! constraint, which OR IGNORE would skip silently: every NOT NULL column is bound from a value
+//! that cannot be missing, and there are no CHECK constraints on these tables.
+//!
 //! Catalogue inserts return the ids of the rows they created; only keys another writer created
 //! first are looked up afterwards.
 

@@ -39,7 +39,7 @@ pub fn spawn(settings: &Settings, store: &Store, spotify: Option<SpotifyAccess>)
 }
 
 /// A collector configured from COLLECTOR_INTERVAL_SECONDS, COLLECTOR_LEASE_SECONDS,
-/// INITIAL_SYNC_* and IMPORT_MAX_*.
+/// INITIAL_SYNC_*, IMPORT_MAX_* and IMPORT_RECORDS_PER_COMMIT.
 fn collector(settings: &Settings, store: &Store, spotify: Option<SpotifyAccess>) -> Collector {
     let mut config =
         CollectorConfig::with_interval(Duration::from_secs(settings.collector_interval_seconds));
