@@ -4,8 +4,7 @@
 //! so a file is either wholly imported or not at all: a broken file (truncated, not JSON)
 //! leaves nothing behind, and an import killed midway resumes at the first file whose
 //! transaction had not committed, ending with the same database an uninterrupted import would
-//! have made. Parsing runs on a blocking thread
-//! while the database writes, so both cores work.
+//! have made. Parsing runs on a blocking thread while the database writes, so both cores work.
 
 use crate::identity;
 use crate::{ExportFileInfo, ImportError, ImportSource, Record, RefusedFile, SkipCounts};
@@ -292,61 +291,26 @@ impl Group<'_> {
             let file_report = match self.failures.get(&index) {
                 Some(Failure::Broken(report)) => report.clone(),
                 Some(Failure::Fatal(_)) => {
-                    writer.commit(None).await?;
+                    writer.commit().await?;
                     let Some(Failure::Fatal(err)) = self.failures.remove(&index) else {
                         unreachable!("matched above")
                     };
                     return Ok(GroupEnd::Stopped(reports, err));
                 }
-                None => {
-                    let earlier = match writer.file_progress(&file.fingerprint).await {
-                        Ok(earlier) => earlier,
-                        Err(err) => {
-                            // Rolled back now: a dropped transaction holds its lock until its
-                            // connection is used again.
-                            let _ = writer.rollback().await;
-                            return Err(err.into());
-                        }
-                    };
-                    if earlier.is_some_and(|p| p.completed) && !options.recheck {
-                        let records = earlier.map_or(0, |p| p.records_done);
-                        FileReport::new(file, FileStatus::AlreadyImported, records)
-                    } else {
-                        let imported = import_file(
-                            &mut writer,
-                            self.source,
-                            index,
-                            self.progress,
-                            on_progress,
-                        )
-                        .await;
-                        match imported {
-                            Ok(report) => report,
-                            Err(FileError::Database(err)) => {
-                                // The rollback's own failure would hide the first error.
-                                let _ = writer.rollback().await;
-                                return Err(err.into());
-                            }
-                            Err(FileError::Input(err)) => {
-                                writer.rollback().await?;
-                                let failure = if err.is_fatal() {
-                                    Failure::Fatal(err)
-                                } else {
-                                    Failure::Broken(FileReport::new(
-                                        file,
-                                        FileStatus::Failed {
-                                            error: format!(
-                                                "{err}; nothing from this file was stored"
-                                            ),
-                                        },
-                                        0,
-                                    ))
-                                };
-                                return Ok(GroupEnd::Undone { index, failure });
-                            }
-                        }
+                None => match self.read_file(&mut writer, index, on_progress).await {
+                    Ok(report) => report,
+                    Err(FileError::Database(err)) => {
+                        // Rolled back now: a dropped transaction holds its lock until its
+                        // connection is used again. Its own failure would hide the first.
+                        let _ = writer.rollback().await;
+                        return Err(err.into());
                     }
-                }
+                    Err(FileError::Input(err)) => {
+                        writer.rollback().await?;
+                        let failure = Failure::of(file, err);
+                        return Ok(GroupEnd::Undone { index, failure });
+                    }
+                },
             };
             if file_report.status == FileStatus::Imported {
                 uncommitted += file_report.records;
@@ -357,8 +321,35 @@ impl Group<'_> {
             on_progress(self.progress);
             *self.next += 1;
         }
-        writer.commit(None).await?;
+        writer.commit().await?;
         Ok(GroupEnd::Committed(reports))
+    }
+
+    /// File `index`, unless an earlier import finished it (and this one does not recheck).
+    async fn read_file(
+        &mut self,
+        writer: &mut ListenWriter<'_>,
+        index: usize,
+        on_progress: &mut (impl FnMut(&ImportProgress) + Send),
+    ) -> Result<FileReport, FileError> {
+        let file = &self.source.files()[index];
+        let earlier = writer.file_progress(&file.fingerprint).await?;
+        if let Some(earlier) = earlier.filter(|p| p.completed && !self.options.recheck) {
+            let status = FileStatus::AlreadyImported;
+            return Ok(FileReport::new(file, status, earlier.records_done));
+        }
+        import_file(writer, self.source, index, self.progress, on_progress).await
+    }
+}
+
+impl Failure {
+    /// What becomes of a file whose input failed with `err`.
+    fn of(file: &ExportFileInfo, err: ImportError) -> Self {
+        if err.is_fatal() {
+            return Failure::Fatal(err);
+        }
+        let error = format!("{err}; nothing from this file was stored");
+        Failure::Broken(FileReport::new(file, FileStatus::Failed { error }, 0))
     }
 }
 

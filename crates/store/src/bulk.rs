@@ -51,6 +51,16 @@ impl ValuesInsert {
             Some((self.0[size].as_str(), chunk))
         })
     }
+
+    /// The statements inserting `rows`, each row's values given by `bind`.
+    fn queries<'r, T>(
+        &'static self,
+        rows: &'r [T],
+        bind: impl Fn(SqliteQuery, &T) -> SqliteQuery + 'r,
+    ) -> impl Iterator<Item = SqliteQuery> + 'r {
+        self.chunks(rows)
+            .map(move |(sql, chunk)| chunk.iter().fold(sqlx::query(sql), &bind))
+    }
 }
 
 /// Ids of catalogue rows by key.
@@ -113,8 +123,7 @@ async fn created_ids<T>(
     bind: impl Fn(SqliteQuery, &T) -> SqliteQuery,
 ) -> Result<KeyIds> {
     let mut created = KeyIds::new();
-    for (sql, chunk) in insert.chunks(rows) {
-        let query = chunk.iter().fold(sqlx::query(sql), &bind);
+    for query in insert.queries(rows, bind) {
         created.extend(key_ids(&query.fetch_all(&mut *conn).await?)?);
     }
     Ok(created)
@@ -261,11 +270,10 @@ pub(crate) async fn insert_credits(tx: &mut Tx<'_>, rows: &[(i64, i64, i16)]) ->
     });
     match tx {
         Tx::Sqlite(conn) => {
-            for (sql, chunk) in SQLITE.chunks(rows) {
-                let mut query = sqlx::query(sql);
-                for (track, artist, position) in chunk {
-                    query = query.bind(*track).bind(*artist).bind(*position);
-                }
+            let bind = |query: SqliteQuery, (track, artist, position): &(i64, i64, i16)| {
+                query.bind(*track).bind(*artist).bind(*position)
+            };
+            for query in SQLITE.queries(rows, bind) {
                 query.execute(&mut **conn).await?;
             }
         }

@@ -156,7 +156,23 @@ impl ListenWriter<'_> {
     /// Records how far an import has come in one export file; it becomes durable with the
     /// transaction's [`ListenWriter::commit`].
     pub async fn save_checkpoint(&mut self, checkpoint: FileCheckpoint<'_>) -> Result<()> {
-        save_checkpoint(&mut self.tx, self.user, checkpoint).await
+        on_tx!(&mut self.tx, conn => sqlx::query(
+            "INSERT INTO import_files (user_id, fingerprint, file_name, records_done, completed, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (user_id, fingerprint) DO UPDATE SET
+                records_done = excluded.records_done, completed = excluded.completed,
+                updated_at = excluded.updated_at",
+        )
+        .bind(self.user.0)
+        .bind(checkpoint.fingerprint.to_string())
+        .bind(checkpoint.file_name.to_string())
+        .bind(checkpoint.records_done as i64)
+        .bind(checkpoint.completed)
+        .bind(now_ms())
+        .execute(&mut **conn)
+        .await
+        .map(drop))?;
+        Ok(())
     }
 
     /// Where a previous import of this file by this user stopped, as this transaction sees it
@@ -178,11 +194,8 @@ impl ListenWriter<'_> {
         self.tx.rollback().await
     }
 
-    /// Makes everything written durable, together with the file checkpoint if any.
-    pub async fn commit(mut self, checkpoint: Option<FileCheckpoint<'_>>) -> Result<()> {
-        if let Some(checkpoint) = checkpoint {
-            save_checkpoint(&mut self.tx, self.user, checkpoint).await?;
-        }
+    /// Makes everything written durable, the checkpoints saved included.
+    pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
         self.cache.keep_pending();
         Ok(())
@@ -232,7 +245,10 @@ impl Store {
             .listen_writer(batch.user, batch.import_job, cache)
             .await?;
         let outcome = writer.write(batch.listens).await?;
-        writer.commit(batch.checkpoint).await?;
+        if let Some(checkpoint) = batch.checkpoint {
+            writer.save_checkpoint(checkpoint).await?;
+        }
+        writer.commit().await?;
         Ok(outcome)
     }
 
@@ -545,28 +561,4 @@ async fn insert_plays<'a>(
         return Ok(0);
     }
     bulk::insert_plays(tx, user.0, import_job.map(|j| j.0), &rows).await
-}
-
-async fn save_checkpoint(
-    tx: &mut Tx<'_>,
-    user: UserId,
-    checkpoint: FileCheckpoint<'_>,
-) -> Result<()> {
-    on_tx!(tx, conn => sqlx::query(
-        "INSERT INTO import_files (user_id, fingerprint, file_name, records_done, completed, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (user_id, fingerprint) DO UPDATE SET
-            records_done = excluded.records_done, completed = excluded.completed,
-            updated_at = excluded.updated_at",
-    )
-    .bind(user.0)
-    .bind(checkpoint.fingerprint.to_string())
-    .bind(checkpoint.file_name.to_string())
-    .bind(checkpoint.records_done as i64)
-    .bind(checkpoint.completed)
-    .bind(now_ms())
-    .execute(&mut **conn)
-    .await
-    .map(drop))?;
-    Ok(())
 }

@@ -413,7 +413,7 @@ store_test!(an_uncommitted_writer_leaves_nothing_behind, |db| {
     // The cache must not hand out ids of rolled-back catalogue rows.
     let mut writer = store.listen_writer(user, None, &mut cache).await.unwrap();
     assert_eq!(writer.write(&listens).await.unwrap(), outcome(2, 0, 0));
-    writer.commit(None).await.unwrap();
+    writer.commit().await.unwrap();
     let totals = store.listen_totals(user).await.unwrap();
     assert_eq!(
         (
