@@ -17,12 +17,15 @@
 //! first are looked up afterwards.
 
 use crate::Result;
+use crate::catalog::SharedTexts;
+use crate::listens::clamp_ms;
 use crate::row::RowExt;
 use crate::transaction::Tx;
+use spotify_history_core::{NewListen, PlayDetails};
 use sqlx::Arguments;
 use sqlx::sqlite::SqliteArguments;
 use std::collections::HashSet;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 /// Rows per SQLite `VALUES` statement, largest first: a batch takes a few big statements and
 /// a handful of small ones for its remainder, and each size stays prepared on the connection.
@@ -76,25 +79,6 @@ pub(crate) struct TrackRow<'a> {
     pub duration_ms: Option<i32>,
     pub isrc: Option<&'a str>,
     pub match_key: i64,
-}
-
-/// A `plays` row to insert (user and import job are the same for the whole batch). Its texts
-/// are shared: binding one to a statement takes no copy.
-#[derive(Debug)]
-pub(crate) struct PlayRow {
-    pub ended_at: i64,
-    pub track_id: i64,
-    pub ms_played: Option<i32>,
-    pub ms_played_estimated: bool,
-    pub source: i16,
-    pub platform: Option<Arc<str>>,
-    pub conn_country: Option<Arc<str>>,
-    pub reason_start: Option<Arc<str>>,
-    pub reason_end: Option<Arc<str>>,
-    pub shuffle: Option<bool>,
-    pub skipped: Option<bool>,
-    pub offline: Option<bool>,
-    pub incognito: Option<bool>,
 }
 
 fn column<T, U>(rows: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
@@ -342,13 +326,16 @@ pub(crate) async fn ids_by_key(tx: &mut Tx<'_>, table: Catalogue, keys: &[&str])
     }
 }
 
-/// Inserts plays; returns how many were new (equal listens are kept once by the identity
-/// index).
+/// Inserts plays; returns how many were new. The caller leaves out listens already stored or
+/// repeated within `rows`: PostgreSQL's insert fails on an identity that is taken (an
+/// `ON CONFLICT` clause costs a quarter of the statement's time: every row is inserted
+/// speculatively and confirmed), SQLite's keeps the first of two equal listens.
 pub(crate) async fn insert_plays(
     tx: &mut Tx<'_>,
     user: i64,
     import_job: Option<i64>,
-    rows: &[PlayRow],
+    plays: &[(&NewListen, i64)],
+    texts: &mut SharedTexts,
 ) -> Result<u64> {
     static SQLITE: LazyLock<ValuesInsert> = LazyLock::new(|| {
         ValuesInsert::new(
@@ -362,13 +349,14 @@ pub(crate) async fn insert_plays(
     let inserted = match tx {
         Tx::Sqlite(conn) => {
             let mut inserted = 0;
-            for (sql, chunk) in SQLITE.chunks(rows) {
+            for (sql, chunk) in SQLITE.chunks(plays) {
                 // Values added in place: a query's `bind` moves the whole query each time,
                 // which for this hottest statement showed as time of its own.
                 let mut arguments = SqliteArguments::default();
                 arguments.reserve(chunk.len() * PLAY_COLUMNS, 0);
-                for row in chunk {
-                    add_play(&mut arguments, user, import_job, row).map_err(sqlx::Error::Encode)?;
+                for &(listen, track_id) in chunk {
+                    add_play(&mut arguments, user, import_job, listen, track_id, texts)
+                        .map_err(sqlx::Error::Encode)?;
                 }
                 inserted += sqlx::query_with(sql, arguments)
                     .execute(&mut **conn)
@@ -377,41 +365,41 @@ pub(crate) async fn insert_plays(
             }
             inserted
         }
-        Tx::Postgres(conn) => sqlx::query(
-            "INSERT INTO plays (user_id, ended_at, track_id, ms_played, ms_played_estimated,
-                 source, sources, platform, conn_country, reason_start, reason_end, shuffle,
-                 skipped, offline, incognito, import_job_id)
-             SELECT $1, e, t, m, est, s, s, p, c, rs, re, sh, sk, o, i, $2
-             FROM UNNEST($3::int8[], $4::int8[], $5::int4[], $6::bool[], $7::int2[], $8::text[],
-                         $9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[],
-                         $14::bool[], $15::bool[])
-                  AS u(e, t, m, est, s, p, c, rs, re, sh, sk, o, i)
-             ON CONFLICT (user_id, ended_at, track_id) DO NOTHING",
-        )
-        .bind(user)
-        .bind(import_job)
-        .bind(column(rows, |r| r.ended_at))
-        .bind(column(rows, |r| r.track_id))
-        .bind(column(rows, |r| r.ms_played))
-        .bind(column(rows, |r| r.ms_played_estimated))
-        .bind(column(rows, |r| r.source))
-        .bind(column(rows, |r| r.platform.as_deref().map(str::to_string)))
-        .bind(column(rows, |r| {
-            r.conn_country.as_deref().map(str::to_string)
-        }))
-        .bind(column(rows, |r| {
-            r.reason_start.as_deref().map(str::to_string)
-        }))
-        .bind(column(rows, |r| {
-            r.reason_end.as_deref().map(str::to_string)
-        }))
-        .bind(column(rows, |r| r.shuffle))
-        .bind(column(rows, |r| r.skipped))
-        .bind(column(rows, |r| r.offline))
-        .bind(column(rows, |r| r.incognito))
-        .execute(&mut **conn)
-        .await?
-        .rows_affected(),
+        Tx::Postgres(conn) => {
+            let details = |f: fn(&PlayDetails) -> &Option<String>| {
+                column(plays, move |(l, _)| f(&l.details).as_deref())
+            };
+            let flags =
+                |f: fn(&PlayDetails) -> Option<bool>| column(plays, move |(l, _)| f(&l.details));
+            sqlx::query(
+                "INSERT INTO plays (user_id, ended_at, track_id, ms_played, ms_played_estimated,
+                     source, sources, platform, conn_country, reason_start, reason_end, shuffle,
+                     skipped, offline, incognito, import_job_id)
+                 SELECT $1, e, t, m, est, s, s, p, c, rs, re, sh, sk, o, i, $2
+                 FROM UNNEST($3::int8[], $4::int8[], $5::int4[], $6::bool[], $7::int2[], $8::text[],
+                             $9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[],
+                             $14::bool[], $15::bool[])
+                      AS u(e, t, m, est, s, p, c, rs, re, sh, sk, o, i)",
+            )
+            .bind(user)
+            .bind(import_job)
+            .bind(column(plays, |(l, _)| l.ended_at.0))
+            .bind(column(plays, |&(_, track_id)| track_id))
+            .bind(column(plays, |(l, _)| l.ms_played.map(clamp_ms)))
+            .bind(column(plays, |(l, _)| l.ms_played_estimated))
+            .bind(column(plays, |(l, _)| l.source.bit()))
+            .bind(details(|d| &d.platform))
+            .bind(details(|d| &d.conn_country))
+            .bind(details(|d| &d.reason_start))
+            .bind(details(|d| &d.reason_end))
+            .bind(flags(|d| d.shuffle))
+            .bind(flags(|d| d.skipped))
+            .bind(flags(|d| d.offline))
+            .bind(flags(|d| d.incognito))
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+        }
     };
     Ok(inserted)
 }
@@ -419,28 +407,33 @@ pub(crate) async fn insert_plays(
 /// Columns of a `plays` row as inserted.
 const PLAY_COLUMNS: usize = 16;
 
-/// The values of one row of the SQLite plays insert, in its column order.
+/// The values of one row of the SQLite plays insert, in its column order. Its texts are
+/// shared: binding one takes no copy.
 fn add_play(
     arguments: &mut SqliteArguments,
     user: i64,
     import_job: Option<i64>,
-    row: &PlayRow,
+    listen: &NewListen,
+    track_id: i64,
+    texts: &mut SharedTexts,
 ) -> Result<(), sqlx::error::BoxDynError> {
+    let d = &listen.details;
+    let mut text = |value: &Option<String>| value.as_deref().map(|t| texts.get(t));
     arguments.add(user)?;
-    arguments.add(row.ended_at)?;
-    arguments.add(row.track_id)?;
-    arguments.add(row.ms_played)?;
-    arguments.add(row.ms_played_estimated)?;
-    arguments.add(row.source)?;
-    arguments.add(row.source)?;
-    arguments.add(row.platform.clone())?;
-    arguments.add(row.conn_country.clone())?;
-    arguments.add(row.reason_start.clone())?;
-    arguments.add(row.reason_end.clone())?;
-    arguments.add(row.shuffle)?;
-    arguments.add(row.skipped)?;
-    arguments.add(row.offline)?;
-    arguments.add(row.incognito)?;
+    arguments.add(listen.ended_at.0)?;
+    arguments.add(track_id)?;
+    arguments.add(listen.ms_played.map(clamp_ms))?;
+    arguments.add(listen.ms_played_estimated)?;
+    arguments.add(listen.source.bit())?;
+    arguments.add(listen.source.bit())?;
+    arguments.add(text(&d.platform))?;
+    arguments.add(text(&d.conn_country))?;
+    arguments.add(text(&d.reason_start))?;
+    arguments.add(text(&d.reason_end))?;
+    arguments.add(d.shuffle)?;
+    arguments.add(d.skipped)?;
+    arguments.add(d.offline)?;
+    arguments.add(d.incognito)?;
     arguments.add(import_job)?;
     Ok(())
 }

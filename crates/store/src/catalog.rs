@@ -95,6 +95,41 @@ pub(crate) async fn resolve_catalog(
     listens: &[KeyedListen],
     cache: &mut CatalogCache,
 ) -> Result<Vec<i64>> {
+    // Most listens are of tracks seen before, whose artists and album were resolved with them.
+    let known: Vec<Option<i64>> = listens
+        .iter()
+        .map(|keyed| cache.tracks.get(&keyed.keys.track).copied())
+        .collect();
+    let unknown: Vec<&KeyedListen> = listens
+        .iter()
+        .zip(&known)
+        .filter_map(|(keyed, id)| id.is_none().then_some(keyed))
+        .collect();
+    if !unknown.is_empty() {
+        create_catalog(tx, &unknown, cache).await?;
+    }
+    listens
+        .iter()
+        .zip(known)
+        .map(|(keyed, id)| {
+            id.or_else(|| cache.tracks.get(&keyed.keys.track).copied())
+                .ok_or_else(|| {
+                    crate::StoreError::Conflict(format!(
+                        "track {} vanished while importing",
+                        keyed.keys.track
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// Finds or creates the artists, albums and tracks of listens whose tracks the cache does not
+/// know, and learns their ids.
+async fn create_catalog(
+    tx: &mut Tx<'_>,
+    listens: &[&KeyedListen],
+    cache: &mut CatalogCache,
+) -> Result<()> {
     // Artists.
     let mut seen: FxHashSet<&str> = FxHashSet::default();
     let mut new_artists: Vec<(&str, &str)> = Vec::new();
@@ -131,7 +166,7 @@ pub(crate) async fn resolve_catalog(
     // Tracks, episodes and chapters, with their artists.
     seen.clear();
     let mut new_tracks: Vec<&KeyedListen> = Vec::new();
-    for keyed in listens {
+    for &keyed in listens {
         let key = &keyed.keys.track;
         if !cache.tracks.contains_key(key) && seen.insert(key) {
             new_tracks.push(keyed);
@@ -177,16 +212,5 @@ pub(crate) async fn resolve_catalog(
             bulk::insert_credits(tx, &credits).await?;
         }
     }
-
-    listens
-        .iter()
-        .map(|keyed| {
-            cache.tracks.get(&keyed.keys.track).copied().ok_or_else(|| {
-                crate::StoreError::Conflict(format!(
-                    "track {} vanished while importing",
-                    keyed.keys.track
-                ))
-            })
-        })
-        .collect()
+    Ok(())
 }

@@ -10,10 +10,11 @@
 //! 3. The richer source's fields win; every confirming source is kept in `plays.sources`.
 //! 4. Anything else is a new listen.
 
-use crate::bulk::{self, PlayRow};
-use crate::catalog::{CatalogCache, SharedTexts, resolve_catalog};
+use crate::bulk;
+use crate::catalog::{CatalogCache, resolve_catalog};
 use crate::transaction::{Tx, on_tx};
 use crate::{Result, Store, now_ms};
+use rustc_hash::FxHashSet;
 use spotify_history_core::{ImportJobId, ListenKeys, NewListen, Source, SourceSet, UserId};
 use std::collections::HashMap;
 
@@ -131,6 +132,11 @@ impl ListenWriter<'_> {
         let reports = reports_by_time(tx, &nearby).await?;
         let decisions = decide(listens, &track_ids, &mut nearby, &reports);
 
+        // Identities the user's plays will hold once the merges are done: a listen to insert
+        // with one of them is a repeat within the batch (a source that reports a listen twice,
+        // or a listen another one of the batch merged into a stored play first).
+        let mut taken: FxHashSet<(i64, i64)> =
+            nearby.iter().map(|p| (p.ended_at, p.track_id)).collect();
         let mut outcome = WriteOutcome::default();
         let mut inserts = Vec::new();
         for (index, decision) in decisions.into_iter().enumerate() {
@@ -140,16 +146,27 @@ impl ListenWriter<'_> {
                 Decision::Merge(merge) => {
                     let listen = &listens[index].listen;
                     merge_into(tx, &nearby[merge.play], &merge, listen, track_ids[index]).await?;
+                    if merge.take_identity {
+                        taken.insert((listen.ended_at.0, track_ids[index]));
+                    }
                     outcome.merged += 1;
                 }
             }
         }
-        let rows = inserts.iter().map(|&i| (&listens[i].listen, track_ids[i]));
-        let texts = &mut self.cache.texts;
-        outcome.inserted += insert_plays(tx, self.user, self.import_job, rows, texts).await?;
-        // A listen can only be found twice within one statement when a source repeats itself
-        // inside a batch; the unique index kept one, so the rest are duplicates.
-        outcome.duplicates += inserts.len() as u64 - outcome.inserted;
+        let before = inserts.len();
+        inserts.retain(|&i| taken.insert((listens[i].listen.ended_at.0, track_ids[i])));
+        outcome.duplicates += (before - inserts.len()) as u64;
+        let plays: Vec<_> = inserts
+            .iter()
+            .map(|&i| (&listens[i].listen, track_ids[i]))
+            .collect();
+        let (user, import_job) = (self.user.0, self.import_job.map(|j| j.0));
+        let inserted =
+            bulk::insert_plays(tx, user, import_job, &plays, &mut self.cache.texts).await?;
+        outcome.inserted += inserted;
+        // Only SQLite can report fewer (see `bulk::insert_plays`): a repeat the identities
+        // above did not foresee is kept once and counted as a duplicate.
+        outcome.duplicates += inserts.len() as u64 - inserted;
         Ok(outcome)
     }
 
@@ -218,6 +235,11 @@ impl Store {
         // PostgreSQL (seen with two collectors syncing two listeners). SQLite serialises
         // writers anyway.
         let mut tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
+        if let Tx::Sqlite(conn) = &mut tx {
+            sqlx::raw_sql("PRAGMA defer_foreign_keys = ON")
+                .execute(&mut **conn)
+                .await?;
+        }
         if let Tx::Postgres(pg) = &mut tx {
             // The writer's statements take whole batches as arrays, and the same plan suits
             // every batch: planning each anew (the connections' default, for questions) cost
@@ -523,42 +545,6 @@ async fn merge_into(
 }
 
 /// `plays.ms_played` is a 32-bit column; parsers already refuse absurd durations.
-fn clamp_ms(ms: i64) -> i32 {
+pub(crate) fn clamp_ms(ms: i64) -> i32 {
     ms.clamp(0, i64::from(i32::MAX)) as i32
-}
-
-/// Inserts the chosen listens; returns how many rows were new (the unique identity index
-/// silently keeps the first of two equal listens).
-async fn insert_plays<'a>(
-    tx: &mut Tx<'_>,
-    user: UserId,
-    import_job: Option<ImportJobId>,
-    chosen: impl Iterator<Item = (&'a NewListen, i64)>,
-    texts: &mut SharedTexts,
-) -> Result<u64> {
-    let mut text = |value: &Option<String>| value.as_deref().map(|t| texts.get(t));
-    let rows: Vec<PlayRow> = chosen
-        .map(|(listen, track_id)| {
-            let d = &listen.details;
-            PlayRow {
-                ended_at: listen.ended_at.0,
-                track_id,
-                ms_played: listen.ms_played.map(clamp_ms),
-                ms_played_estimated: listen.ms_played_estimated,
-                source: listen.source.bit(),
-                platform: text(&d.platform),
-                conn_country: text(&d.conn_country),
-                reason_start: text(&d.reason_start),
-                reason_end: text(&d.reason_end),
-                shuffle: d.shuffle,
-                skipped: d.skipped,
-                offline: d.offline,
-                incognito: d.incognito,
-            }
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    bulk::insert_plays(tx, user.0, import_job.map(|j| j.0), &rows).await
 }

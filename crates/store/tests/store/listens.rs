@@ -252,6 +252,26 @@ store_test!(
     }
 );
 
+store_test!(
+    a_listen_repeated_after_it_upgraded_a_stored_play_is_a_duplicate,
+    |db| {
+        let store = &db.store;
+        let user = store.create_user("ann", None).await.unwrap().id;
+        let t = T0 + 59_000;
+        let account = listen(Source::AccountData, minute(t), "Björk", "Joga", Some(1_000));
+        write(store, user, &[account]).await;
+        // The first exported row moves the stored play to its own time and track; the repeat
+        // in the same batch then has an identity that is taken, though no stored play had it
+        // when the batch began.
+        let exported = listen(Source::ExtendedExport, t, "Björk", "Joga", Some(250_000));
+        assert_eq!(
+            write(store, user, &[exported.clone(), exported]).await,
+            outcome(0, 1, 1)
+        );
+        assert_eq!(store.listen_totals(user).await.unwrap().listens, 1);
+    }
+);
+
 store_test!(merging_is_one_to_one_and_picks_the_nearest_listen, |db| {
     let store = &db.store;
     let user = store.create_user("ann", None).await.unwrap().id;
