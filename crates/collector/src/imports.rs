@@ -33,7 +33,8 @@ pub(crate) async fn run_import_job(
     let (status, counts, report, error) = match &result {
         Ok(report) => {
             let counts = ImportJobCounts {
-                bytes_read: last_progress.bytes_read,
+                // Every file was read or accounted for.
+                bytes_read: u64::try_from(job.size_bytes).unwrap_or(0),
                 records_read: report.records_read,
                 inserted: report.inserted,
                 duplicates: report.duplicates,
@@ -123,8 +124,9 @@ async fn import_file(
         records_per_commit: config.import_records_per_commit,
         ..ImportOptions::new(job.user)
     };
+    let upload_size = u64::try_from(job.size_bytes).unwrap_or(0);
     let on_progress = |p: &ImportProgress| {
-        *progress.lock().unwrap_or_else(|p| p.into_inner()) = counts_of(p);
+        *progress.lock().unwrap_or_else(|p| p.into_inner()) = counts_of(p, upload_size);
     };
     let importing = import(store, source, options, on_progress);
     tokio::select! {
@@ -159,15 +161,27 @@ async fn keep_lease(
     }
 }
 
-fn counts_of(p: &ImportProgress) -> ImportJobCounts {
+fn counts_of(p: &ImportProgress, upload_size: u64) -> ImportJobCounts {
     ImportJobCounts {
-        bytes_read: p.bytes_read,
+        bytes_read: upload_bytes_done(p, upload_size),
         records_read: p.records_read,
         inserted: p.inserted,
         duplicates: p.duplicates,
         merged: p.merged,
         skipped: p.skipped,
     }
+}
+
+/// The part of the uploaded file done, in its bytes, so a job's `bytes_read` goes against its
+/// `size_bytes`: the engine counts the export's uncompressed bytes, and a ZIP holds about
+/// eight times its size in JSON.
+fn upload_bytes_done(p: &ImportProgress, upload_size: u64) -> u64 {
+    if p.total_bytes == 0 {
+        return 0;
+    }
+    let done = u128::from(p.bytes_read.min(p.total_bytes)) * u128::from(upload_size)
+        / u128::from(p.total_bytes);
+    done as u64
 }
 
 /// "2 of 3 files could not be imported ..." when some failed; the others were stored.
@@ -189,4 +203,36 @@ fn failed_files_summary(report: &ImportReport) -> Option<String> {
         report.files.len(),
         failed.join("; ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(bytes_read: u64, total_bytes: u64) -> ImportProgress {
+        ImportProgress {
+            bytes_read,
+            total_bytes,
+            ..ImportProgress::default()
+        }
+    }
+
+    #[test]
+    fn upload_progress_is_the_exports_share_of_the_uploaded_file() {
+        // A 10 MB ZIP holding 80 MB of JSON, a quarter read.
+        assert_eq!(
+            upload_bytes_done(&progress(20_000_000, 80_000_000), 10_000_000),
+            2_500_000
+        );
+        assert_eq!(
+            upload_bytes_done(&progress(80_000_000, 80_000_000), 10_000_000),
+            10_000_000
+        );
+        // Never past the file's end, and nothing to divide by when the export is empty.
+        assert_eq!(
+            upload_bytes_done(&progress(90_000_000, 80_000_000), 10_000_000),
+            10_000_000
+        );
+        assert_eq!(upload_bytes_done(&progress(0, 0), 10_000_000), 0);
+    }
 }

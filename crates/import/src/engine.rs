@@ -60,7 +60,10 @@ impl ImportOptions {
 /// How far an import has come, for progress bars and job status.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportProgress {
-    /// Uncompressed bytes read so far.
+    /// Uncompressed bytes of the export done so far: every finished file whole (imported,
+    /// failed or imported before) and what has been read of the current one, so it ends at
+    /// `total_bytes`. It never goes back, not even while an undone transaction's files are
+    /// read again.
     pub bytes_read: u64,
     /// Uncompressed bytes of all files to read.
     pub total_bytes: u64,
@@ -80,6 +83,18 @@ pub struct ImportProgress {
     pub merged: u64,
     /// Rows skipped so far (see the report for reasons).
     pub skipped: u64,
+}
+
+impl ImportProgress {
+    /// `bytes` of the export are done, unless more were already.
+    fn reached(&mut self, bytes: u64) {
+        self.bytes_read = self.bytes_read.max(bytes);
+    }
+}
+
+/// Uncompressed bytes of these files.
+fn size_of(files: &[ExportFileInfo]) -> u64 {
+    files.iter().map(|file| file.size).sum()
 }
 
 /// What happened to one export file.
@@ -219,7 +234,10 @@ pub async fn import(
                 // Read the transaction's files again, without the one that failed.
                 failures.insert(index, failure);
                 next = first;
-                progress = progress_before;
+                progress = ImportProgress {
+                    bytes_read: progress.bytes_read,
+                    ..progress_before
+                };
                 source.rewind(read_before);
             }
         }
@@ -316,7 +334,8 @@ impl Group<'_> {
                 uncommitted += file_report.records;
             }
             self.progress.files_done += 1;
-            self.progress.bytes_read = self.source.progress().bytes_read();
+            self.progress
+                .reached(size_of(&self.source.files()[..=index]));
             reports.push(file_report);
             on_progress(self.progress);
             *self.next += 1;
@@ -376,6 +395,8 @@ async fn import_file(
     on_progress: &mut (impl FnMut(&ImportProgress) + Send),
 ) -> Result<FileReport, FileError> {
     let file = &source.files()[index];
+    let done_before = size_of(&source.files()[..index]);
+    let read_before = source.progress().bytes_read();
     let (sender, mut receiver) = mpsc::channel::<Parsed>(BATCHES_IN_FLIGHT);
     let (written_sender, written_receiver) = std::sync::mpsc::channel::<Parsed>();
     let reader = {
@@ -402,7 +423,8 @@ async fn import_file(
         skipped.merge(&parsed.skipped);
         progress.skipped += parsed.skipped.total();
         progress.records_read += parsed.records;
-        progress.bytes_read = source.progress().bytes_read();
+        let read = source.progress().bytes_read().saturating_sub(read_before);
+        progress.reached(done_before + read.min(file.size));
         on_progress(progress);
         // Freed by the thread that allocated it, off the database's path.
         let _ = written_sender.send(parsed);
