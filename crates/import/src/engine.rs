@@ -9,7 +9,7 @@
 use crate::identity;
 use crate::{ExportFileInfo, ImportError, ImportSource, Record, RefusedFile, SkipCounts};
 use serde::Serialize;
-use spotify_history_core::{ImportJobId, ItemRef, ListenKeys, UserId};
+use spotify_history_core::{ImportJobId, UserId};
 use spotify_history_store::{
     CatalogCache, FileCheckpoint, KeyedListen, ListenWriter, Store, StoreError, WriteOutcome,
 };
@@ -463,12 +463,13 @@ fn parse_file(
     written: &std::sync::mpsc::Receiver<Parsed>,
 ) -> Result<crate::FileSummary, ImportError> {
     let mut batch = Parsed::empty();
+    let mut keys = identity::KeyMemo::default();
     let mut receiver_gone = false;
     let summary = source.read_file(index, 0, |record| {
         batch.records += 1;
         match record {
             Record::Listen(listen) => {
-                let keys = listen_keys(&listen.item);
+                let keys = keys.listen_keys(&listen.item);
                 batch.listens.push(KeyedListen { listen, keys });
             }
             Record::Skipped(reason) => batch.skipped.add(reason),
@@ -508,17 +509,6 @@ impl Parsed {
             skipped: SkipCounts::default(),
             records: 0,
         }
-    }
-}
-
-/// The catalogue keys of an item (see [`identity`]).
-pub fn listen_keys(item: &ItemRef) -> ListenKeys {
-    let (artist, name) = identity::match_names(item);
-    ListenKeys {
-        track: identity::item_key(item),
-        album: identity::album_key(item),
-        artists: item.artists.iter().map(identity::artist_key).collect(),
-        match_key: identity::name_match_hash(artist, name),
     }
 }
 

@@ -13,8 +13,9 @@
 //! apply Unicode normalisation forms either: both exports come from the same Spotify catalogue
 //! and spell a name with the same code points.
 
+use rustc_hash::FxHashMap;
 use sha1::{Digest, Sha1};
-use spotify_history_core::{ArtistRef, EndedAt, ItemKind, ItemRef};
+use spotify_history_core::{ArtistRef, EndedAt, ItemKind, ItemRef, ListenKeys};
 
 /// Separates names inside hashed keys; a unit separator appears in no real name.
 const SEPARATOR: char = '\u{1f}';
@@ -22,32 +23,24 @@ const SEPARATOR: char = '\u{1f}';
 /// The natural key of an item: its URI, or `local:<sha1-hex>` of its kind, first artist, name
 /// and album when it has none.
 pub fn item_key(item: &ItemRef) -> String {
-    if let Some(uri) = item.uri.as_deref().filter(|u| !u.is_empty()) {
-        return uri.to_owned();
-    }
-    let artist = item.artists.first().map_or("", |a| a.name.as_str());
-    let album = item.album.as_ref().map_or("", |a| a.name.as_str());
-    local_key(&[kind_tag(item.kind), artist, &item.name, album])
+    item_key_by(item, &mut Direct)
 }
 
 /// The natural key of an artist: its URI, or `local:<sha1-hex>` of its name.
 pub fn artist_key(artist: &ArtistRef) -> String {
-    match artist.uri.as_deref().filter(|u| !u.is_empty()) {
-        Some(uri) => uri.to_owned(),
-        None => local_key(&[&artist.name]),
-    }
+    artist_key_by(artist, &mut Direct)
 }
 
 /// The natural key of an item's album (or show, or audiobook), if it names one: its URI, or
 /// `local:<sha1-hex>` of the item's kind, first artist and the album name, so two artists'
 /// "Greatest Hits" stay two albums and a show never merges with an album of the same name.
 pub fn album_key(item: &ItemRef) -> Option<String> {
-    let album = item.album.as_ref()?;
-    if let Some(uri) = album.uri.as_deref().filter(|u| !u.is_empty()) {
-        return Some(uri.to_owned());
-    }
-    let artist = item.artists.first().map_or("", |a| a.name.as_str());
-    Some(local_key(&[kind_tag(item.kind), artist, &album.name]))
+    album_key_by(item, &mut Direct)
+}
+
+/// Every key of a listen of `item`.
+pub fn listen_keys(item: &ItemRef) -> ListenKeys {
+    listen_keys_by(item, &mut Direct)
 }
 
 /// The key that matches an account-data row (names only, minute precision) with a listen of
@@ -66,6 +59,129 @@ pub fn name_match_hash(artist: &str, track: &str) -> i64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     i64::from_be_bytes(first)
+}
+
+/// Keys names the way [`local_key`] and [`name_match_hash`] do, directly or from a memo.
+trait Keyer {
+    fn local_key(&mut self, parts: &[&str]) -> String;
+    fn match_hash(&mut self, artist: &str, track: &str) -> i64;
+}
+
+/// Computes every key anew.
+struct Direct;
+
+impl Keyer for Direct {
+    fn local_key(&mut self, parts: &[&str]) -> String {
+        local_key(parts)
+    }
+
+    fn match_hash(&mut self, artist: &str, track: &str) -> i64 {
+        name_match_hash(artist, track)
+    }
+}
+
+/// The keys of names already seen, for a parser that keys a whole file of listens:
+/// normalising and hashing names is most of what keying a listen costs, and a history repeats
+/// its artists, albums and tracks. A key is found again only for the very same names.
+#[derive(Debug, Default)]
+pub struct KeyMemo {
+    local_keys: FxHashMap<Box<[u8]>, String>,
+    match_hashes: FxHashMap<Box<[u8]>, i64>,
+    /// The names being looked up, each behind its length.
+    names: Vec<u8>,
+}
+
+impl KeyMemo {
+    /// Entries kept per table before it starts over: bounds memory whatever the export.
+    const MAX_ENTRIES: usize = 100_000;
+
+    /// Every key of a listen of `item`, as [`listen_keys`] makes them.
+    pub fn listen_keys(&mut self, item: &ItemRef) -> ListenKeys {
+        listen_keys_by(item, self)
+    }
+
+    /// `parts`, each behind its length, in the lookup buffer.
+    fn spell(&mut self, parts: &[&str]) {
+        self.names.clear();
+        for part in parts {
+            self.names
+                .extend_from_slice(&(part.len() as u64).to_le_bytes());
+            self.names.extend_from_slice(part.as_bytes());
+        }
+    }
+}
+
+impl Keyer for KeyMemo {
+    fn local_key(&mut self, parts: &[&str]) -> String {
+        self.spell(parts);
+        if let Some(key) = self.local_keys.get(self.names.as_slice()) {
+            return key.clone();
+        }
+        let key = local_key(parts);
+        remember(&mut self.local_keys, &self.names, key.clone());
+        key
+    }
+
+    fn match_hash(&mut self, artist: &str, track: &str) -> i64 {
+        self.spell(&[artist, track]);
+        if let Some(&hash) = self.match_hashes.get(self.names.as_slice()) {
+            return hash;
+        }
+        let hash = name_match_hash(artist, track);
+        remember(&mut self.match_hashes, &self.names, hash);
+        hash
+    }
+}
+
+fn remember<V>(memo: &mut FxHashMap<Box<[u8]>, V>, names: &[u8], value: V) {
+    if memo.len() >= KeyMemo::MAX_ENTRIES {
+        memo.clear();
+    }
+    memo.insert(names.into(), value);
+}
+
+/// A URI a source gave, if any.
+fn given(uri: &Option<String>) -> Option<&str> {
+    uri.as_deref().filter(|u| !u.is_empty())
+}
+
+fn item_key_by(item: &ItemRef, keyer: &mut impl Keyer) -> String {
+    if let Some(uri) = given(&item.uri) {
+        return uri.to_owned();
+    }
+    let artist = item.artists.first().map_or("", |a| a.name.as_str());
+    let album = item.album.as_ref().map_or("", |a| a.name.as_str());
+    keyer.local_key(&[kind_tag(item.kind), artist, &item.name, album])
+}
+
+fn artist_key_by(artist: &ArtistRef, keyer: &mut impl Keyer) -> String {
+    match given(&artist.uri) {
+        Some(uri) => uri.to_owned(),
+        None => keyer.local_key(&[&artist.name]),
+    }
+}
+
+fn album_key_by(item: &ItemRef, keyer: &mut impl Keyer) -> Option<String> {
+    let album = item.album.as_ref()?;
+    if let Some(uri) = given(&album.uri) {
+        return Some(uri.to_owned());
+    }
+    let artist = item.artists.first().map_or("", |a| a.name.as_str());
+    Some(keyer.local_key(&[kind_tag(item.kind), artist, &album.name]))
+}
+
+fn listen_keys_by(item: &ItemRef, keyer: &mut impl Keyer) -> ListenKeys {
+    let (artist, name) = match_names(item);
+    ListenKeys {
+        track: item_key_by(item, keyer),
+        album: album_key_by(item, keyer),
+        artists: item
+            .artists
+            .iter()
+            .map(|artist| artist_key_by(artist, keyer))
+            .collect(),
+        match_key: keyer.match_hash(artist, name),
+    }
 }
 
 /// The names an item is matched by: artist and track for a track, show and episode for an
@@ -234,6 +350,39 @@ mod tests {
             name_match_hash("Beyoncé", "Halo 🌟"),
             name_match_hash("BEYONCÉ", "halo 🌟")
         );
+    }
+
+    #[test]
+    fn the_memo_gives_the_keys_computed_anew() {
+        let mut episode = track(None, "", "Episode 1", Some("The Show"));
+        episode.kind = ItemKind::Episode;
+        episode.artists.clear();
+        let items = [
+            track(None, "Sigur Rós", "Hoppípolla", Some("Takk...")),
+            track(None, "  SIGUR  RÓS ", "hoppípolla", Some("takk...")),
+            // The same names in other roles and splits must not find each other's keys.
+            track(None, "Takk...", "Sigur Rós", Some("Hoppípolla")),
+            track(None, "ab", "c", Some("")),
+            track(None, "a", "bc", Some("")),
+            track(None, "a", "bc", None),
+            track(
+                Some("spotify:track:abc"),
+                "Björk",
+                "Jóga",
+                Some("Homogenic"),
+            ),
+            episode,
+        ];
+        let mut memo = KeyMemo::default();
+        for round in 0..2 {
+            for item in &items {
+                assert_eq!(
+                    memo.listen_keys(item),
+                    listen_keys(item),
+                    "round {round}: {item:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -45,11 +45,10 @@ pub mod synthetic;
 mod timestamp;
 
 pub use classify::{FileKind, classify};
-pub use engine::{
-    FileReport, FileStatus, ImportOptions, ImportProgress, ImportReport, import, listen_keys,
-};
+pub use engine::{FileReport, FileStatus, ImportOptions, ImportProgress, ImportReport, import};
 pub use error::ImportError;
 pub use history_export::{EXPORT_FIELDS, ExportFormat, ExportWriter};
+pub use identity::listen_keys;
 pub use input::{ExportFileInfo, ImportSource, RefusedFile};
 pub use limits::Limits;
 pub use parse::read_records;
