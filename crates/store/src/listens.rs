@@ -13,6 +13,7 @@
 use crate::bulk;
 use crate::catalog::{CatalogCache, resolve_catalog};
 use crate::transaction::{Tx, on_tx};
+use crate::wal::Checkpointer;
 use crate::{Result, Store, now_ms};
 use rustc_hash::FxHashSet;
 use spotify_history_core::{ImportJobId, ListenKeys, NewListen, Source, SourceSet, UserId};
@@ -120,6 +121,7 @@ pub struct ListenWriter<'c> {
     user: UserId,
     import_job: Option<ImportJobId>,
     cache: &'c mut CatalogCache,
+    checkpointer: Option<Checkpointer>,
 }
 
 impl ListenWriter<'_> {
@@ -215,6 +217,10 @@ impl ListenWriter<'_> {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
         self.cache.keep_pending();
+        // Checkpointed beside the next transaction rather than in this commit.
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.request();
+        }
         Ok(())
     }
 }
@@ -236,6 +242,9 @@ impl Store {
         // writers anyway.
         let mut tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
         if let Tx::Sqlite(conn) = &mut tx {
+            // The catalogue's foreign keys are checked at commit: checked per statement, a
+            // statement that could fail one makes SQLite copy each page it changes into a
+            // statement journal first (a tenth of the tracks insert).
             sqlx::raw_sql("PRAGMA defer_foreign_keys = ON")
                 .execute(&mut **conn)
                 .await?;
@@ -253,6 +262,7 @@ impl Store {
             user,
             import_job,
             cache,
+            checkpointer: self.checkpointer.clone(),
         })
     }
 

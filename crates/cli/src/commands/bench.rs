@@ -25,7 +25,7 @@ pub enum BenchCommand {
     },
 }
 
-pub async fn run(_settings: &Settings, command: BenchCommand) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, command: BenchCommand) -> anyhow::Result<()> {
     let BenchCommand::Import {
         records,
         seed,
@@ -46,14 +46,22 @@ pub async fn run(_settings: &Settings, command: BenchCommand) -> anyhow::Result<
     release_freed_memory();
     let zip_mb = std::fs::metadata(&zip)?.len() as f64 / 1e6;
     println!(
-        "generated {records} records ({zip_mb:.0} MB ZIP) in {:.1} s",
-        started.elapsed().as_secs_f64()
+        "generated {records} records ({zip_mb:.0} MB ZIP) in {:.1} s; {} records per transaction (IMPORT_RECORDS_PER_COMMIT)",
+        started.elapsed().as_secs_f64(),
+        settings.import_records_per_commit,
     );
 
     let sqlite = DatabaseUrl::parse(&format!("sqlite://{}/bench.db", dir.path().display()))?;
     let store = Store::open(&sqlite).await?;
-    measure("SQLite, first import", &store, &zip, false).await?;
-    measure("SQLite, re-import (all duplicates)", &store, &zip, true).await?;
+    measure("SQLite, first import", settings, &store, &zip, false).await?;
+    measure(
+        "SQLite, re-import (all duplicates)",
+        settings,
+        &store,
+        &zip,
+        true,
+    )
+    .await?;
     store.close().await;
 
     match postgres_url {
@@ -68,7 +76,7 @@ pub async fn run(_settings: &Settings, command: BenchCommand) -> anyhow::Result<
                 DatabaseUrl::parse(&format!("{base}{separator}options[search_path]={schema}"))?;
             let result = async {
                 let store = Store::open(&url).await?;
-                measure("PostgreSQL, first import", &store, &zip, false).await?;
+                measure("PostgreSQL, first import", settings, &store, &zip, false).await?;
                 store.close().await;
                 anyhow::Ok(())
             }
@@ -85,6 +93,7 @@ pub async fn run(_settings: &Settings, command: BenchCommand) -> anyhow::Result<
 
 async fn measure(
     label: &str,
+    settings: &Settings,
     store: &Store,
     zip: &Path,
     recheck: bool,
@@ -97,7 +106,7 @@ async fn measure(
     let source = ImportSource::open(&[zip.to_path_buf()], Limits::default())?;
     let options = ImportOptions {
         recheck,
-        ..ImportOptions::new(user.id)
+        ..settings.import_options(user.id)
     };
     let report = spotify_history_import::import(store, source, options, |_| {})
         .await

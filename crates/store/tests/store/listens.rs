@@ -444,3 +444,43 @@ store_test!(an_uncommitted_writer_leaves_nothing_behind, |db| {
         (2, 2, 2)
     );
 });
+
+/// Commits leave SQLite's log to a background checkpoint (see the store's `wal` module); the
+/// written pages still reach the database file, with nothing else written or asked.
+#[tokio::test]
+async fn sqlite_log_pages_reach_the_database_file_in_the_background() {
+    let db = spotify_history_testkit::TestDb::sqlite().await;
+    let file = std::path::PathBuf::from(
+        db.url
+            .expose()
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .unwrap(),
+    );
+    let user = db.store.create_user("ann", None).await.unwrap().id;
+    let listens: Vec<KeyedListen> = (0..5_000)
+        .map(|i| {
+            let name = format!("Song {}", i % 1_000);
+            listen(
+                Source::ExtendedExport,
+                T0 + i * 240_000,
+                "Björk",
+                &name,
+                Some(200_000),
+            )
+        })
+        .collect();
+    let size = || std::fs::metadata(&file).unwrap().len();
+    let before = size();
+    assert_eq!(write(&db.store, user, &listens).await.inserted, 5_000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while size() < before + 200_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes (it was {before})",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
