@@ -340,37 +340,60 @@ async fn load_nearby(
             _ => ranges.push((t, t)),
         }
     }
+    let ranges: Vec<(i64, i64)> = ranges
+        .into_iter()
+        .map(|(from, to)| (from - reach, to + reach))
+        .collect();
+    // SQLite reads every range in one statement (CROSS JOIN: SQLite keeps the ranges as the
+    // outer loop, each an index range of plays); PostgreSQL in one statement per range, whose
+    // plan cannot turn into a scan of all the user's plays when a cached plan is reused.
     let mut nearby = Vec::new();
-    for (from, to) in ranges {
-        let rows = on_tx!(tx, conn => {
-            use crate::row::RowExt;
+    match tx {
+        Tx::Sqlite(conn) => {
             let rows = sqlx::query(
                 "SELECT p.id, p.ended_at, p.track_id, p.source, p.sources, t.match_key
-                 FROM plays p JOIN tracks t ON t.id = p.track_id
-                 WHERE p.user_id = $1 AND p.ended_at BETWEEN $2 AND $3",
+                 FROM json_each($2) AS r
+                 CROSS JOIN plays p ON p.user_id = $1
+                     AND p.ended_at BETWEEN r.value ->> 0 AND r.value ->> 1
+                 JOIN tracks t ON t.id = p.track_id",
             )
             .bind(user.0)
-            .bind(from - reach)
-            .bind(to + reach)
+            .bind(bulk::json(&ranges)?)
             .fetch_all(&mut **conn)
             .await?;
-            rows.iter()
-                .map(|row| -> Result<Nearby, sqlx::Error> {
-                    Ok(Nearby {
-                        id: row.int("id")?,
-                        ended_at: row.int("ended_at")?,
-                        track_id: row.int("track_id")?,
-                        match_key: row.int("match_key")?,
-                        source: Source::from_bit(row.small("source")?).unwrap_or(Source::RecentlyPlayed),
-                        sources: SourceSet(row.small("sources")?),
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?
-        });
-        nearby.extend(rows);
+            nearby = rows.iter().map(nearby_of).collect::<Result<_, _>>()?;
+        }
+        Tx::Postgres(conn) => {
+            for (from, to) in ranges {
+                let rows = sqlx::query(
+                    "SELECT p.id, p.ended_at, p.track_id, p.source, p.sources, t.match_key
+                     FROM plays p JOIN tracks t ON t.id = p.track_id
+                     WHERE p.user_id = $1 AND p.ended_at BETWEEN $2 AND $3",
+                )
+                .bind(user.0)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&mut **conn)
+                .await?;
+                for row in &rows {
+                    nearby.push(nearby_of(row)?);
+                }
+            }
+        }
     }
     nearby.sort_by_key(|p| p.ended_at);
     Ok(nearby)
+}
+
+fn nearby_of(row: &impl crate::row::RowExt) -> Result<Nearby, sqlx::Error> {
+    Ok(Nearby {
+        id: row.int("id")?,
+        ended_at: row.int("ended_at")?,
+        track_id: row.int("track_id")?,
+        match_key: row.int("match_key")?,
+        source: Source::from_bit(row.small("source")?).unwrap_or(Source::RecentlyPlayed),
+        sources: SourceSet(row.small("sources")?),
+    })
 }
 
 /// What other sources reported for the nearby plays: `(ended_at, track_id)` → index into
