@@ -277,7 +277,7 @@ pub(crate) async fn insert_credits(tx: &mut Tx<'_>, rows: &[(i64, i64, i16)]) ->
     Ok(())
 }
 
-pub(crate) fn json<T: serde::Serialize>(rows: &T) -> Result<String> {
+fn json<T: serde::Serialize>(rows: &T) -> Result<String> {
     serde_json::to_string(rows)
         .map_err(|e| crate::StoreError::Conflict(format!("cannot encode rows: {e}")))
 }

@@ -1,7 +1,6 @@
 //! Opening a store from a `DATABASE_URL`: SQLite (`sqlite:` URLs, file created with its
 //! folder) or PostgreSQL (`postgres:`/`postgresql:` URLs).
 
-use crate::wal::Checkpointer;
 use crate::{Backend, Result, Store, StoreError, migrations};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -122,15 +121,10 @@ impl Store {
                 .map_err(connect_error)?;
             Backend::Postgres(pool)
         };
-        let checkpointer = match &backend {
-            Backend::Sqlite(pool) => Some(Checkpointer::start(pool.clone())),
-            Backend::Postgres(_) => None,
-        };
         Ok(Store {
             backend,
             url: url.clone(),
             names: Default::default(),
-            checkpointer,
         })
     }
 
@@ -144,10 +138,9 @@ impl Store {
     }
 }
 
-/// WAL lets readers (MCP questions) run while the collector or an import writes, and a
-/// background task checkpoints it rather than the commits (`wal`); `synchronous=NORMAL` is
-/// durable across application crashes in WAL mode and much faster than FULL; the busy timeout
-/// turns write contention into waiting instead of errors.
+/// WAL lets readers (MCP questions) run while the collector or an import writes;
+/// `synchronous=NORMAL` is durable across application crashes in WAL mode and much faster
+/// than FULL; the busy timeout turns write contention into waiting instead of errors.
 fn sqlite_tuning(options: SqliteConnectOptions) -> SqliteConnectOptions {
     options
         .create_if_missing(true)
@@ -157,7 +150,6 @@ fn sqlite_tuning(options: SqliteConnectOptions) -> SqliteConnectOptions {
         .busy_timeout(Duration::from_secs(30))
         .pragma("cache_size", "-65536")
         .pragma("temp_store", "memory")
-        .pragma("wal_autocheckpoint", "0")
 }
 
 fn create_parent_folder(file: &std::path::Path) -> Result<()> {

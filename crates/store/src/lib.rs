@@ -26,7 +26,6 @@ mod totals;
 mod transaction;
 mod user_settings;
 mod users;
-mod wal;
 
 pub use api_tokens::NewApiToken;
 pub use backup::{BackupSummary, check_copy};
@@ -82,8 +81,6 @@ pub struct Store {
     url: DatabaseUrl,
     /// The catalogue's names, loaded on the first search (see `history::names`).
     names: std::sync::Arc<tokio::sync::Mutex<history::CatalogNames>>,
-    /// SQLite's log checkpoints (see `wal`); `None` on PostgreSQL.
-    checkpointer: Option<wal::Checkpointer>,
 }
 
 impl std::fmt::Debug for Store {

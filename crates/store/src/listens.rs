@@ -13,7 +13,6 @@
 use crate::bulk;
 use crate::catalog::{CatalogCache, resolve_catalog};
 use crate::transaction::{Tx, on_tx};
-use crate::wal::Checkpointer;
 use crate::{Result, Store, now_ms};
 use rustc_hash::FxHashSet;
 use spotify_history_core::{ImportJobId, ListenKeys, NewListen, Source, SourceSet, UserId};
@@ -121,7 +120,6 @@ pub struct ListenWriter<'c> {
     user: UserId,
     import_job: Option<ImportJobId>,
     cache: &'c mut CatalogCache,
-    checkpointer: Option<Checkpointer>,
 }
 
 impl ListenWriter<'_> {
@@ -217,10 +215,6 @@ impl ListenWriter<'_> {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
         self.cache.keep_pending();
-        // Checkpointed beside the next transaction rather than in this commit.
-        if let Some(checkpointer) = &self.checkpointer {
-            checkpointer.request();
-        }
         Ok(())
     }
 }
@@ -262,7 +256,6 @@ impl Store {
             user,
             import_job,
             cache,
-            checkpointer: self.checkpointer.clone(),
         })
     }
 
@@ -340,60 +333,37 @@ async fn load_nearby(
             _ => ranges.push((t, t)),
         }
     }
-    let ranges: Vec<(i64, i64)> = ranges
-        .into_iter()
-        .map(|(from, to)| (from - reach, to + reach))
-        .collect();
-    // SQLite reads every range in one statement (CROSS JOIN: SQLite keeps the ranges as the
-    // outer loop, each an index range of plays); PostgreSQL in one statement per range, whose
-    // plan cannot turn into a scan of all the user's plays when a cached plan is reused.
     let mut nearby = Vec::new();
-    match tx {
-        Tx::Sqlite(conn) => {
+    for (from, to) in ranges {
+        let rows = on_tx!(tx, conn => {
+            use crate::row::RowExt;
             let rows = sqlx::query(
                 "SELECT p.id, p.ended_at, p.track_id, p.source, p.sources, t.match_key
-                 FROM json_each($2) AS r
-                 CROSS JOIN plays p ON p.user_id = $1
-                     AND p.ended_at BETWEEN r.value ->> 0 AND r.value ->> 1
-                 JOIN tracks t ON t.id = p.track_id",
+                 FROM plays p JOIN tracks t ON t.id = p.track_id
+                 WHERE p.user_id = $1 AND p.ended_at BETWEEN $2 AND $3",
             )
             .bind(user.0)
-            .bind(bulk::json(&ranges)?)
+            .bind(from - reach)
+            .bind(to + reach)
             .fetch_all(&mut **conn)
             .await?;
-            nearby = rows.iter().map(nearby_of).collect::<Result<_, _>>()?;
-        }
-        Tx::Postgres(conn) => {
-            for (from, to) in ranges {
-                let rows = sqlx::query(
-                    "SELECT p.id, p.ended_at, p.track_id, p.source, p.sources, t.match_key
-                     FROM plays p JOIN tracks t ON t.id = p.track_id
-                     WHERE p.user_id = $1 AND p.ended_at BETWEEN $2 AND $3",
-                )
-                .bind(user.0)
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut **conn)
-                .await?;
-                for row in &rows {
-                    nearby.push(nearby_of(row)?);
-                }
-            }
-        }
+            rows.iter()
+                .map(|row| -> Result<Nearby, sqlx::Error> {
+                    Ok(Nearby {
+                        id: row.int("id")?,
+                        ended_at: row.int("ended_at")?,
+                        track_id: row.int("track_id")?,
+                        match_key: row.int("match_key")?,
+                        source: Source::from_bit(row.small("source")?).unwrap_or(Source::RecentlyPlayed),
+                        sources: SourceSet(row.small("sources")?),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        });
+        nearby.extend(rows);
     }
     nearby.sort_by_key(|p| p.ended_at);
     Ok(nearby)
-}
-
-fn nearby_of(row: &impl crate::row::RowExt) -> Result<Nearby, sqlx::Error> {
-    Ok(Nearby {
-        id: row.int("id")?,
-        ended_at: row.int("ended_at")?,
-        track_id: row.int("track_id")?,
-        match_key: row.int("match_key")?,
-        source: Source::from_bit(row.small("source")?).unwrap_or(Source::RecentlyPlayed),
-        sources: SourceSet(row.small("sources")?),
-    })
 }
 
 /// What other sources reported for the nearby plays: `(ended_at, track_id)` → index into
