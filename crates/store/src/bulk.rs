@@ -346,6 +346,9 @@ pub(crate) async fn insert_plays(
             "",
         )
     });
+    if plays.is_empty() {
+        return Ok(0);
+    }
     let inserted = match tx {
         Tx::Sqlite(conn) => {
             let mut inserted = 0;

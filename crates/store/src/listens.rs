@@ -132,11 +132,6 @@ impl ListenWriter<'_> {
         let reports = reports_by_time(tx, &nearby).await?;
         let decisions = decide(listens, &track_ids, &mut nearby, &reports);
 
-        // Identities the user's plays will hold once the merges are done: a listen to insert
-        // with one of them is a repeat within the batch (a source that reports a listen twice,
-        // or a listen another one of the batch merged into a stored play first).
-        let mut taken: FxHashSet<(i64, i64)> =
-            nearby.iter().map(|p| (p.ended_at, p.track_id)).collect();
         let mut outcome = WriteOutcome::default();
         let mut inserts = Vec::new();
         for (index, decision) in decisions.into_iter().enumerate() {
@@ -146,16 +141,10 @@ impl ListenWriter<'_> {
                 Decision::Merge(merge) => {
                     let listen = &listens[index].listen;
                     merge_into(tx, &nearby[merge.play], &merge, listen, track_ids[index]).await?;
-                    if merge.take_identity {
-                        taken.insert((listen.ended_at.0, track_ids[index]));
-                    }
                     outcome.merged += 1;
                 }
             }
         }
-        let before = inserts.len();
-        inserts.retain(|&i| taken.insert((listens[i].listen.ended_at.0, track_ids[i])));
-        outcome.duplicates += (before - inserts.len()) as u64;
         let plays: Vec<_> = inserts
             .iter()
             .map(|&i| (&listens[i].listen, track_ids[i]))
@@ -164,8 +153,8 @@ impl ListenWriter<'_> {
         let inserted =
             bulk::insert_plays(tx, user, import_job, &plays, &mut self.cache.texts).await?;
         outcome.inserted += inserted;
-        // Only SQLite can report fewer (see `bulk::insert_plays`): a repeat the identities
-        // above did not foresee is kept once and counted as a duplicate.
+        // Only SQLite can report fewer (see `bulk::insert_plays`): a repeat `decide` did not
+        // foresee is kept once and counted as a duplicate.
         outcome.duplicates += inserts.len() as u64 - inserted;
         Ok(outcome)
     }
@@ -392,30 +381,46 @@ async fn reports_by_time(tx: &mut Tx<'_>, nearby: &[Nearby]) -> Result<HashMap<(
 
 /// Decides, in memory, what happens to each listen of the batch. Merging is one-to-one: once a
 /// stored play has absorbed a listen of a source, it cannot absorb another of that source.
+///
+/// No two plays ever hold one identity `(ended_at, track)`: the identities the user's plays
+/// will hold once the batch is stored are tracked, and a listen that would be inserted with
+/// one, or would move a stored play onto one, is a repeat of the listen that holds it (a
+/// source reporting a listen twice). PostgreSQL's insert relies on it (see
+/// `bulk::insert_plays`).
 fn decide(
     listens: &[KeyedListen],
     track_ids: &[i64],
     nearby: &mut [Nearby],
     exact: &HashMap<(i64, i64), usize>,
 ) -> Vec<Decision> {
+    let mut taken: FxHashSet<(i64, i64)> =
+        nearby.iter().map(|p| (p.ended_at, p.track_id)).collect();
     listens
         .iter()
         .zip(track_ids)
         .map(|(keyed, &track_id)| {
             let listen = &keyed.listen;
-            let source = listen.source;
-            if let Some(&play) = exact.get(&(listen.ended_at.0, track_id)) {
-                return merge_or_duplicate(nearby, play, source);
-            }
-            match best_match(nearby, keyed, track_id) {
-                Some(play) => merge_or_duplicate(nearby, play, source),
-                None => Decision::Insert,
+            let identity = (listen.ended_at.0, track_id);
+            let play = exact
+                .get(&identity)
+                .copied()
+                .or_else(|| best_match(nearby, keyed, track_id));
+            match play {
+                Some(play) => merge_or_duplicate(nearby, play, listen.source, identity, &mut taken),
+                None if taken.insert(identity) => Decision::Insert,
+                None => Decision::Duplicate,
             }
         })
         .collect()
 }
 
-fn merge_or_duplicate(nearby: &mut [Nearby], play: usize, source: Source) -> Decision {
+fn merge_or_duplicate(
+    nearby: &mut [Nearby],
+    play: usize,
+    source: Source,
+    identity: (i64, i64),
+    taken: &mut FxHashSet<(i64, i64)>,
+) -> Decision {
     let stored = &mut nearby[play];
     if stored.sources.contains(source) {
         return Decision::Duplicate;
@@ -424,6 +429,9 @@ fn merge_or_duplicate(nearby: &mut [Nearby], play: usize, source: Source) -> Dec
     let take_fields = source.rank() < stored.source.rank();
     let take_identity =
         take_fields || (stored.source == Source::AccountData && source != Source::AccountData);
+    if take_identity && identity != (before.1, before.2) && !taken.insert(identity) {
+        return Decision::Duplicate;
+    }
     stored.sources = stored.sources.with(source);
     if take_fields {
         stored.source = source;

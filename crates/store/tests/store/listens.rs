@@ -272,6 +272,35 @@ store_test!(
     }
 );
 
+store_test!(
+    a_repeated_listen_never_moves_a_second_stored_play_onto_its_identity,
+    |db| {
+        let store = &db.store;
+        let user = store.create_user("ann", None).await.unwrap().id;
+        let t = T0 - T0.rem_euclid(60_000) + 30_000;
+        // The same song in two neighbouring minutes of the account data ...
+        let account = [
+            listen(Source::AccountData, minute(t), "Björk", "Joga", Some(1_000)),
+            listen(
+                Source::AccountData,
+                minute(t) + 60_000,
+                "Björk",
+                "Joga",
+                Some(1_000),
+            ),
+        ];
+        assert_eq!(write(store, user, &account).await, outcome(2, 0, 0));
+        // ... and an export that reports one listen twice: the first upgrades a stored play
+        // to its own time; the repeat must not move the other play onto that time too.
+        let exported = listen(Source::ExtendedExport, t, "Björk", "Joga", Some(250_000));
+        assert_eq!(
+            write(store, user, &[exported.clone(), exported]).await,
+            outcome(0, 1, 1)
+        );
+        assert_eq!(store.listen_totals(user).await.unwrap().listens, 2);
+    }
+);
+
 store_test!(merging_is_one_to_one_and_picks_the_nearest_listen, |db| {
     let store = &db.store;
     let user = store.create_user("ann", None).await.unwrap().id;
