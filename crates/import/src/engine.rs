@@ -15,7 +15,7 @@ use spotify_history_core::{ImportJobId, UserId};
 use spotify_history_store::{
     CatalogCache, FileCheckpoint, KeyedListen, ListenWriter, Store, StoreError, WriteOutcome,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -298,6 +298,9 @@ enum Plan {
     Read,
     /// Reported without reading: it failed in an earlier attempt, or was imported before.
     Report(FileReport),
+    /// The same file (by fingerprint) as file `.0`, read earlier in this transaction: reported
+    /// as imported before, with that file's records.
+    SameAs(usize),
     /// The import stops before it (the failure that stopped an earlier attempt).
     Stop,
 }
@@ -314,7 +317,7 @@ impl Plan {
     fn step(&self) -> Step {
         match self {
             Plan::Read => Step::Read,
-            Plan::Report(_) => Step::Pass,
+            Plan::Report(_) | Plan::SameAs(_) => Step::Pass,
             Plan::Stop => Step::Stop,
         }
     }
@@ -387,16 +390,26 @@ impl Group<'_> {
     async fn plans(&self, writer: &mut ListenWriter<'_>) -> Result<Vec<Plan>, StoreError> {
         let files = self.source.files();
         let mut plans = Vec::new();
+        // Files this transaction reads, by fingerprint: a copy of one (the same export given
+        // twice) is imported by the time it is reached.
+        let mut read = HashMap::new();
         for (index, file) in files.iter().enumerate().skip(*self.next) {
             let plan = match self.failures.get(&index) {
                 Some(Failure::Broken(report)) => Plan::Report(report.clone()),
                 Some(Failure::Fatal(_)) => Plan::Stop,
-                None => match writer.file_progress(&file.fingerprint).await? {
-                    Some(earlier) if earlier.completed && !self.options.recheck => {
-                        let status = FileStatus::AlreadyImported;
-                        Plan::Report(FileReport::new(file, status, earlier.records_done))
-                    }
-                    _ => Plan::Read,
+                None if self.options.recheck => Plan::Read,
+                None => match read.get(file.fingerprint.as_str()) {
+                    Some(&first) => Plan::SameAs(first),
+                    None => match writer.file_progress(&file.fingerprint).await? {
+                        Some(earlier) if earlier.completed => {
+                            let status = FileStatus::AlreadyImported;
+                            Plan::Report(FileReport::new(file, status, earlier.records_done))
+                        }
+                        _ => {
+                            read.insert(file.fingerprint.as_str(), index);
+                            Plan::Read
+                        }
+                    },
                 },
             };
             let stop = matches!(plan, Plan::Stop);
@@ -417,10 +430,11 @@ impl Group<'_> {
         parser: &mut GroupParser,
         on_progress: &mut (impl FnMut(&ImportProgress) + Send),
     ) -> Result<FilesEnd, (usize, FileError)> {
-        let mut reports = Vec::new();
+        let mut reports: Vec<FileReport> = Vec::new();
         let mut uncommitted = 0;
         let limit = records_per_commit(self.options);
-        for (index, plan) in (*self.next..).zip(plans) {
+        let group_start = *self.next;
+        for (index, plan) in (group_start..).zip(plans) {
             if uncommitted >= limit {
                 break;
             }
@@ -429,6 +443,11 @@ impl Group<'_> {
             on_progress(self.progress);
             let file_report = match plan {
                 Plan::Report(report) => report.clone(),
+                // Every file of the group so far has its report, in order.
+                Plan::SameAs(earlier) => {
+                    let records = reports[earlier - group_start].records;
+                    FileReport::new(file, FileStatus::AlreadyImported, records)
+                }
                 Plan::Stop => return Ok(FilesEnd::Stop(reports, index)),
                 Plan::Read => store_file(
                     writer,
@@ -567,6 +586,7 @@ impl GroupParser {
         let thread = tokio::task::spawn_blocking(move || {
             // The same walk as `Group::store_files`, which reads what this sends.
             let mut records = 0;
+            let mut keys = identity::KeyMemo::default();
             for (index, step) in (first..).zip(steps) {
                 if records >= limit {
                     return;
@@ -576,7 +596,7 @@ impl GroupParser {
                     Step::Pass => continue,
                     Step::Stop => return,
                 }
-                let summary = parse_file(&source, index, &sender, &returned);
+                let summary = parse_file(&source, index, &mut keys, &sender, &returned);
                 let read = summary.as_ref().map(|s| s.records).ok();
                 if sender.blocking_send(FromParser::FileEnd(summary)).is_err() {
                     return;
@@ -607,13 +627,13 @@ impl GroupParser {
 fn parse_file(
     source: &ImportSource,
     index: usize,
+    keys: &mut identity::KeyMemo,
     sender: &mpsc::Sender<FromParser>,
     returned: &std::sync::mpsc::Receiver<Parsed>,
 ) -> Result<FileSummary, ImportError> {
     let bytes = source.progress();
     let start = bytes.bytes_read();
     let mut batch = Parsed::empty();
-    let mut keys = identity::KeyMemo::default();
     let mut receiver_gone = false;
     let summary = source.read_file(index, 0, |record| {
         batch.records += 1;

@@ -177,6 +177,43 @@ store_test!(account_data_first_then_extended_history_merges_too, |db| {
     );
 });
 
+store_test!(the_same_export_given_twice_is_imported_once, |db| {
+    let export = export(small(3_000, true));
+    let copy = export.dir.path().join("copy.zip");
+    std::fs::copy(&export.zip, &copy).unwrap();
+    let paths = [export.zip.clone(), copy];
+    // Whether the copy's files share a transaction with the originals or not.
+    for records_per_commit in [ImportOptions::DEFAULT_RECORDS_PER_COMMIT, 1] {
+        let user = db
+            .store
+            .create_user(&format!("ann{records_per_commit}"), None)
+            .await
+            .unwrap()
+            .id;
+        let source = ImportSource::open(&paths, Limits::default()).unwrap();
+        let options = ImportOptions {
+            records_per_commit,
+            ..ImportOptions::new(user)
+        };
+        let report = import(&db.store, source, options, |_| {}).await.unwrap();
+        // Each file name twice: read once, then reported as imported with the same records.
+        assert_eq!(report.files.len(), 2 * export.truth.files.len());
+        for copy in report.files.iter().skip(1) {
+            let original = report.files.iter().find(|f| f.name == copy.name).unwrap();
+            if !std::ptr::eq(original, copy) {
+                assert_eq!(original.status, FileStatus::Imported, "{original:?}");
+                assert_eq!(copy.status, FileStatus::AlreadyImported, "{copy:?}");
+                assert_eq!(copy.records, original.records);
+            }
+        }
+        assert_eq!(
+            report.records_read,
+            export.truth.extended_records + export.truth.account_rows
+        );
+        assert_eq!(report.duplicates, 0);
+    }
+});
+
 store_test!(re_importing_is_a_no_op, |db| {
     let export = export(small(3_000, true));
     let user = db.store.create_user("ann", None).await.unwrap().id;
