@@ -152,8 +152,8 @@ pub(crate) async fn artist_ids(tx: &mut Tx<'_>, rows: &[(&str, &str)]) -> Result
                  SELECT * FROM UNNEST($1::text[], $2::text[])
                  ON CONFLICT (key) DO NOTHING RETURNING id, key",
             )
-            .bind(column(rows, |r| r.0.to_string()))
-            .bind(column(rows, |r| r.1.to_string()))
+            .bind(column(rows, |r| r.0))
+            .bind(column(rows, |r| r.1))
             .fetch_all(&mut **conn)
             .await?;
             key_ids(&returned)?
@@ -185,10 +185,10 @@ pub(crate) async fn album_ids(tx: &mut Tx<'_>, rows: &[AlbumRow<'_>]) -> Result<
                  SELECT * FROM UNNEST($1::text[], $2::int2[], $3::text[], $4::text[])
                  ON CONFLICT (key) DO NOTHING RETURNING id, key",
             )
-            .bind(column(rows, |r| r.0.to_string()))
+            .bind(column(rows, |r| r.0))
             .bind(column(rows, |r| r.1))
-            .bind(column(rows, |r| r.2.to_string()))
-            .bind(column(rows, |r| r.3.map(str::to_string)))
+            .bind(column(rows, |r| r.2))
+            .bind(column(rows, |r| r.3))
             .fetch_all(&mut **conn)
             .await?;
             key_ids(&returned)?
@@ -228,12 +228,12 @@ pub(crate) async fn track_ids(tx: &mut Tx<'_>, rows: &[TrackRow<'_>]) -> Result<
                                       $6::text[], $7::int8[])
                  ON CONFLICT (key) DO NOTHING RETURNING id, key",
             )
-            .bind(column(rows, |r| r.key.to_string()))
+            .bind(column(rows, |r| r.key))
             .bind(column(rows, |r| r.kind))
-            .bind(column(rows, |r| r.name.to_string()))
+            .bind(column(rows, |r| r.name))
             .bind(column(rows, |r| r.album_id))
             .bind(column(rows, |r| r.duration_ms))
-            .bind(column(rows, |r| r.isrc.map(str::to_string)))
+            .bind(column(rows, |r| r.isrc))
             .bind(column(rows, |r| r.match_key))
             .fetch_all(&mut **conn)
             .await?;
@@ -316,7 +316,6 @@ pub(crate) async fn ids_by_key(tx: &mut Tx<'_>, table: Catalogue, keys: &[&str])
             key_ids(&rows)
         }
         Tx::Postgres(conn) => {
-            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
             let rows = sqlx::query(postgres)
                 .bind(keys)
                 .fetch_all(&mut **conn)

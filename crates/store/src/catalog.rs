@@ -167,8 +167,7 @@ async fn create_catalog(
     seen.clear();
     let mut new_tracks: Vec<&KeyedListen> = Vec::new();
     for &keyed in listens {
-        let key = &keyed.keys.track;
-        if !cache.tracks.contains_key(key) && seen.insert(key) {
+        if seen.insert(&keyed.keys.track) {
             new_tracks.push(keyed);
         }
     }

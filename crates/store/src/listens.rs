@@ -224,21 +224,23 @@ impl Store {
         // PostgreSQL (seen with two collectors syncing two listeners). SQLite serialises
         // writers anyway.
         let mut tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
-        if let Tx::Sqlite(conn) = &mut tx {
+        match &mut tx {
             // The catalogue's foreign keys are checked at commit: checked per statement, a
             // statement that could fail one makes SQLite copy each page it changes into a
             // statement journal first (a tenth of the tracks insert).
-            sqlx::raw_sql("PRAGMA defer_foreign_keys = ON")
-                .execute(&mut **conn)
-                .await?;
-        }
-        if let Tx::Postgres(pg) = &mut tx {
+            Tx::Sqlite(conn) => {
+                sqlx::raw_sql("PRAGMA defer_foreign_keys = ON")
+                    .execute(&mut **conn)
+                    .await?;
+            }
             // The writer's statements take whole batches as arrays, and the same plan suits
             // every batch: planning each anew (the connections' default, for questions) cost
             // a few percent of an import.
-            sqlx::raw_sql("SET LOCAL plan_cache_mode = auto")
-                .execute(&mut **pg)
-                .await?;
+            Tx::Postgres(pg) => {
+                sqlx::raw_sql("SET LOCAL plan_cache_mode = auto")
+                    .execute(&mut **pg)
+                    .await?;
+            }
         }
         Ok(ListenWriter {
             tx,
