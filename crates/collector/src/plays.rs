@@ -9,6 +9,7 @@ use spotify_history_spotify::{PlayHistoryItem, estimate_ms_played, play_to_liste
 use spotify_history_store::{
     CatalogCache, KeyedListen, ListenBatch, Store, StoreError, WriteOutcome,
 };
+use std::sync::Arc;
 
 /// Stores `items` (any order) as listens of `source`.
 pub(crate) async fn store_plays(
@@ -25,7 +26,7 @@ pub(crate) async fn store_plays(
     let keyed: Vec<KeyedListen> = listens
         .into_iter()
         .map(|listen| KeyedListen {
-            keys: listen_keys(&listen.item),
+            keys: Arc::new(listen_keys(&listen.item)),
             listen,
         })
         .collect();

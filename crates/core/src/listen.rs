@@ -1,6 +1,7 @@
 //! Listens: where they come from, what was heard, and when a listen counts as a play.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// When a listen ended, in Unix milliseconds (UTC). Exports and the API both give end times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -180,13 +181,15 @@ pub struct ItemRef {
     pub isrc: Option<String>,
 }
 
-/// Device and playback details that only some sources carry.
+/// Device and playback details that only some sources carry. The texts are shared: a history
+/// repeats a few platforms, countries and reasons over and over, and an import gives every
+/// listen the same copy of each (see the import crate's parser).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlayDetails {
-    pub platform: Option<String>,
-    pub conn_country: Option<String>,
-    pub reason_start: Option<String>,
-    pub reason_end: Option<String>,
+    pub platform: Option<Arc<str>>,
+    pub conn_country: Option<Arc<str>>,
+    pub reason_start: Option<Arc<str>>,
+    pub reason_end: Option<Arc<str>>,
     pub shuffle: Option<bool>,
     pub skipped: Option<bool>,
     pub offline: Option<bool>,

@@ -7,6 +7,7 @@
 //! have made. Parsing runs on a blocking thread while the database writes, so both cores work.
 
 use crate::identity;
+use crate::shared_texts::SharedTexts;
 use crate::{
     ExportFileInfo, FileSummary, ImportError, ImportSource, Record, RefusedFile, SkipCounts,
 };
@@ -14,6 +15,7 @@ use serde::Serialize;
 use spotify_history_core::{ImportJobId, UserId};
 use spotify_history_store::{
     CatalogCache, FileCheckpoint, KeyedListen, ListenWriter, Store, StoreError, WriteOutcome,
+    WriterConnection,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
@@ -216,6 +218,8 @@ pub async fn import(
         ..ImportProgress::default()
     };
     let mut cache = CatalogCache::default();
+    // Every transaction on one connection, whose page cache stays warm (see WriterConnection).
+    let mut connection = store.writer_connection().await?;
     let mut failures = BTreeMap::new();
     let mut next = 0;
     while next < source.files().len() {
@@ -228,7 +232,10 @@ pub async fn import(
             failures: &mut failures,
             progress: &mut progress,
         };
-        match group.import(store, &mut cache, &mut on_progress).await? {
+        match group
+            .import(&mut connection, &mut cache, &mut on_progress)
+            .await?
+        {
             GroupEnd::Committed(files) => files.into_iter().for_each(|file| report.add(file)),
             GroupEnd::Stopped(files, err) => {
                 files.into_iter().for_each(|file| report.add(file));
@@ -334,12 +341,12 @@ enum FilesEnd {
 impl Group<'_> {
     async fn import(
         &mut self,
-        store: &Store,
+        connection: &mut WriterConnection,
         cache: &mut CatalogCache,
         on_progress: &mut (impl FnMut(&ImportProgress) + Send),
     ) -> Result<GroupEnd, ImportError> {
         let options = self.options;
-        let mut writer = store
+        let mut writer = connection
             .listen_writer(options.user, options.import_job, cache)
             .await?;
         let plans = match self.plans(&mut writer).await {
@@ -586,6 +593,8 @@ impl GroupParser {
         let thread = tokio::task::spawn_blocking(move || {
             // The same walk as `Group::store_files`, which reads what this sends.
             let mut records = 0;
+            // One memo for the group's files: they repeat each other's tracks and texts.
+            let mut memo = Memo::default();
             for (index, step) in (first..).zip(steps) {
                 if records >= limit {
                     return;
@@ -595,7 +604,7 @@ impl GroupParser {
                     Step::Pass => continue,
                     Step::Stop => return,
                 }
-                let summary = parse_file(&source, index, &sender, &returned);
+                let summary = parse_file(&source, index, &mut memo, &sender, &returned);
                 let read = summary.as_ref().map(|s| s.records).ok();
                 if sender.blocking_send(FromParser::FileEnd(summary)).is_err() {
                     return;
@@ -622,24 +631,31 @@ impl GroupParser {
     }
 }
 
+/// What a group's parser keeps from one listen for the next ones.
+#[derive(Default)]
+struct Memo {
+    keys: identity::KeyMemo,
+    texts: SharedTexts,
+}
+
 /// Runs on the parser's thread: parses file `index` and sends its batches of keyed listens.
 fn parse_file(
     source: &ImportSource,
     index: usize,
+    memo: &mut Memo,
     sender: &mpsc::Sender<FromParser>,
     returned: &std::sync::mpsc::Receiver<Parsed>,
 ) -> Result<FileSummary, ImportError> {
     let bytes = source.progress();
     let start = bytes.bytes_read();
     let mut batch = Parsed::empty();
-    // A memo per file: one per transaction held ~10 MB more for no measurable gain.
-    let mut keys = identity::KeyMemo::default();
     let mut receiver_gone = false;
     let summary = source.read_file(index, 0, |record| {
         batch.records += 1;
         match record {
-            Record::Listen(listen) => {
-                let keys = keys.listen_keys(&listen.item);
+            Record::Listen(mut listen) => {
+                let keys = memo.keys.listen_keys(&listen.item);
+                memo.texts.share(&mut listen.details);
                 batch.listens.push(KeyedListen { listen, keys });
             }
             Record::Skipped(reason) => batch.skipped.add(reason),

@@ -2,6 +2,7 @@
 //! `Streaming_History_Video_*.json`), normalised to listens.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use spotify_history_core::{
@@ -271,8 +272,8 @@ fn album(uri: Option<&str>, name: Option<&str>) -> Option<AlbumRef> {
     })
 }
 
-fn owned(field: &Lenient<Cow<'_, str>>) -> Option<String> {
-    field.text().map(str::to_owned)
+fn owned(field: &Lenient<Cow<'_, str>>) -> Option<Arc<str>> {
+    field.text().map(Arc::from)
 }
 
 #[cfg(test)]

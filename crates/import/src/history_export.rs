@@ -16,6 +16,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use spotify_history_core::{
@@ -434,7 +435,7 @@ fn listen_of(fields: &Map<String, Value>, now: EndedAt) -> Result<NewListen, Ski
         Some(ms) => Lenient::Value(ms),
         None => Lenient::Missing,
     })?;
-    let owned = |key: &str| text(fields, key).map(|t| t.map(str::to_owned));
+    let shared = |key: &str| text(fields, key).map(|t| t.map(Arc::from));
     Ok(NewListen {
         ended_at: EndedAt(ended_at),
         item,
@@ -442,10 +443,10 @@ fn listen_of(fields: &Map<String, Value>, now: EndedAt) -> Result<NewListen, Ski
         ms_played_estimated: flag(fields, "ms_played_estimated")?.unwrap_or(false),
         source: source(fields)?,
         details: PlayDetails {
-            platform: owned("platform")?,
-            conn_country: owned("conn_country")?,
-            reason_start: owned("reason_start")?,
-            reason_end: owned("reason_end")?,
+            platform: shared("platform")?,
+            conn_country: shared("conn_country")?,
+            reason_start: shared("reason_start")?,
+            reason_end: shared("reason_end")?,
             shuffle: flag(fields, "shuffle")?,
             skipped: flag(fields, "skipped")?,
             offline: flag(fields, "offline")?,

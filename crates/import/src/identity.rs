@@ -16,32 +16,10 @@
 use rustc_hash::FxHashMap;
 use sha1::{Digest, Sha1};
 use spotify_history_core::{ArtistRef, EndedAt, ItemKind, ItemRef, ListenKeys};
+use std::sync::Arc;
 
 /// Separates names inside hashed keys; a unit separator appears in no real name.
 const SEPARATOR: char = '\u{1f}';
-
-/// The natural key of an item: its URI, or `local:<sha1-hex>` of its kind, first artist, name
-/// and album when it has none.
-pub fn item_key(item: &ItemRef) -> String {
-    item_key_by(item, &mut Direct)
-}
-
-/// The natural key of an artist: its URI, or `local:<sha1-hex>` of its name.
-pub fn artist_key(artist: &ArtistRef) -> String {
-    artist_key_by(artist, &mut Direct)
-}
-
-/// The natural key of an item's album (or show, or audiobook), if it names one: its URI, or
-/// `local:<sha1-hex>` of the item's kind, first artist and the album name, so two artists'
-/// "Greatest Hits" stay two albums and a show never merges with an album of the same name.
-pub fn album_key(item: &ItemRef) -> Option<String> {
-    album_key_by(item, &mut Direct)
-}
-
-/// Every key of a listen of `item`.
-pub fn listen_keys(item: &ItemRef) -> ListenKeys {
-    listen_keys_by(item, &mut Direct)
-}
 
 /// The key that matches an account-data row (names only, minute precision) with a listen of
 /// the same minute from a richer source: normalised artist and track (or show and episode)
@@ -61,83 +39,66 @@ pub fn name_match_hash(artist: &str, track: &str) -> i64 {
     i64::from_be_bytes(first)
 }
 
-/// Keys names the way [`local_key`] and [`name_match_hash`] do, directly or from a memo.
-trait Keyer {
-    fn local_key(&mut self, parts: &[&str]) -> String;
-    fn match_hash(&mut self, artist: &str, track: &str) -> i64;
-}
-
-/// Computes every key anew.
-struct Direct;
-
-impl Keyer for Direct {
-    fn local_key(&mut self, parts: &[&str]) -> String {
-        local_key(parts)
-    }
-
-    fn match_hash(&mut self, artist: &str, track: &str) -> i64 {
-        name_match_hash(artist, track)
-    }
-}
-
-/// The keys of names already seen, for a parser that keys a whole file of listens:
+/// The keys of items already seen, for a parser that keys a whole export of listens:
 /// normalising and hashing names is most of what keying a listen costs, and a history repeats
-/// its artists, albums and tracks. A key is found again only for the very same names.
+/// its tracks. Keys are shared, not copied, so a repeat costs no allocation. An item's keys are
+/// found again only for the very same item: every field they depend on, spelled out.
 #[derive(Debug, Default)]
 pub struct KeyMemo {
-    local_keys: FxHashMap<Box<[u8]>, String>,
-    match_hashes: FxHashMap<Box<[u8]>, i64>,
-    /// The names being looked up, each behind its length.
-    names: Vec<u8>,
+    keys: FxHashMap<Box<[u8]>, Arc<ListenKeys>>,
+    /// The item being looked up, spelled out (see [`KeyMemo::spell`]).
+    spelling: Vec<u8>,
 }
 
 impl KeyMemo {
-    /// Entries kept per table before it starts over: bounds memory whatever the export.
+    /// Items kept before the memo starts over: bounds memory whatever the export.
     const MAX_ENTRIES: usize = 100_000;
 
     /// Every key of a listen of `item`, as [`listen_keys`] makes them.
-    pub fn listen_keys(&mut self, item: &ItemRef) -> ListenKeys {
-        listen_keys_by(item, self)
+    pub fn listen_keys(&mut self, item: &ItemRef) -> Arc<ListenKeys> {
+        self.spell(item);
+        if let Some(keys) = self.keys.get(self.spelling.as_slice()) {
+            return Arc::clone(keys);
+        }
+        let keys = Arc::new(listen_keys(item));
+        if self.keys.len() >= Self::MAX_ENTRIES {
+            self.keys.clear();
+        }
+        self.keys
+            .insert(self.spelling.as_slice().into(), Arc::clone(&keys));
+        keys
     }
 
-    /// `parts`, each behind its length, in the lookup buffer.
-    fn spell(&mut self, parts: &[&str]) {
-        self.names.clear();
-        for part in parts {
-            self.names
-                .extend_from_slice(&(part.len() as u64).to_le_bytes());
-            self.names.extend_from_slice(part.as_bytes());
+    /// What the keys of `item` depend on, each text behind its length and each optional one
+    /// behind whether it is there, so two different items never spell the same.
+    fn spell(&mut self, item: &ItemRef) {
+        fn text(out: &mut Vec<u8>, text: &str) {
+            out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+            out.extend_from_slice(text.as_bytes());
+        }
+        fn optional(out: &mut Vec<u8>, value: Option<&str>) {
+            out.push(u8::from(value.is_some()));
+            text(out, value.unwrap_or(""));
+        }
+        let out = &mut self.spelling;
+        out.clear();
+        out.push(item.kind.code() as u8);
+        optional(out, item.uri.as_deref());
+        text(out, &item.name);
+        out.extend_from_slice(&(item.artists.len() as u64).to_le_bytes());
+        for artist in &item.artists {
+            optional(out, artist.uri.as_deref());
+            text(out, &artist.name);
+        }
+        match &item.album {
+            Some(album) => {
+                out.push(1);
+                optional(out, album.uri.as_deref());
+                text(out, &album.name);
+            }
+            None => out.push(0),
         }
     }
-}
-
-impl Keyer for KeyMemo {
-    fn local_key(&mut self, parts: &[&str]) -> String {
-        self.spell(parts);
-        if let Some(key) = self.local_keys.get(self.names.as_slice()) {
-            return key.clone();
-        }
-        let key = local_key(parts);
-        remember(&mut self.local_keys, &self.names, key.clone());
-        key
-    }
-
-    fn match_hash(&mut self, artist: &str, track: &str) -> i64 {
-        self.spell(&[artist, track]);
-        if let Some(&hash) = self.match_hashes.get(self.names.as_slice()) {
-            return hash;
-        }
-        let hash = name_match_hash(artist, track);
-        remember(&mut self.match_hashes, &self.names, hash);
-        hash
-    }
-}
-
-fn remember<V>(memo: &mut FxHashMap<Box<[u8]>, V>, names: &[u8], value: V) {
-    if memo.len() >= KeyMemo::MAX_ENTRIES {
-        memo.clear();
-    }
-    memo.insert(names.into(), value);
 }
 
 /// A URI a source gave, if any.
@@ -145,42 +106,45 @@ fn given(uri: &Option<String>) -> Option<&str> {
     uri.as_deref().filter(|u| !u.is_empty())
 }
 
-fn item_key_by(item: &ItemRef, keyer: &mut impl Keyer) -> String {
+/// The natural key of an item: its URI, or `local:<sha1-hex>` of its kind, first artist, name
+/// and album when it has none.
+pub fn item_key(item: &ItemRef) -> String {
     if let Some(uri) = given(&item.uri) {
         return uri.to_owned();
     }
     let artist = item.artists.first().map_or("", |a| a.name.as_str());
     let album = item.album.as_ref().map_or("", |a| a.name.as_str());
-    keyer.local_key(&[kind_tag(item.kind), artist, &item.name, album])
+    local_key(&[kind_tag(item.kind), artist, &item.name, album])
 }
 
-fn artist_key_by(artist: &ArtistRef, keyer: &mut impl Keyer) -> String {
+/// The natural key of an artist: its URI, or `local:<sha1-hex>` of its name.
+pub fn artist_key(artist: &ArtistRef) -> String {
     match given(&artist.uri) {
         Some(uri) => uri.to_owned(),
-        None => keyer.local_key(&[&artist.name]),
+        None => local_key(&[&artist.name]),
     }
 }
 
-fn album_key_by(item: &ItemRef, keyer: &mut impl Keyer) -> Option<String> {
+/// The natural key of an item's album (or show, or audiobook), if it names one: its URI, or
+/// `local:<sha1-hex>` of the item's kind, first artist and the album name, so two artists'
+/// "Greatest Hits" stay two albums and a show never merges with an album of the same name.
+pub fn album_key(item: &ItemRef) -> Option<String> {
     let album = item.album.as_ref()?;
     if let Some(uri) = given(&album.uri) {
         return Some(uri.to_owned());
     }
     let artist = item.artists.first().map_or("", |a| a.name.as_str());
-    Some(keyer.local_key(&[kind_tag(item.kind), artist, &album.name]))
+    Some(local_key(&[kind_tag(item.kind), artist, &album.name]))
 }
 
-fn listen_keys_by(item: &ItemRef, keyer: &mut impl Keyer) -> ListenKeys {
+/// Every key of a listen of `item`.
+pub fn listen_keys(item: &ItemRef) -> ListenKeys {
     let (artist, name) = match_names(item);
     ListenKeys {
-        track: item_key_by(item, keyer),
-        album: album_key_by(item, keyer),
-        artists: item
-            .artists
-            .iter()
-            .map(|artist| artist_key_by(artist, keyer))
-            .collect(),
-        match_key: keyer.match_hash(artist, name),
+        track: item_key(item),
+        album: album_key(item),
+        artists: item.artists.iter().map(artist_key).collect(),
+        match_key: name_match_hash(artist, name),
     }
 }
 
@@ -233,9 +197,11 @@ fn kind_tag(kind: ItemKind) -> &'static str {
 
 fn local_key(parts: &[&str]) -> String {
     let mut hasher = Sha1::new();
+    let mut separator = [0; 4];
+    let separator = SEPARATOR.encode_utf8(&mut separator).as_bytes();
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
-            hasher.update(SEPARATOR.to_string().as_bytes());
+            hasher.update(separator);
         }
         hasher.update(normalize_name(part).as_bytes());
     }
@@ -352,6 +318,14 @@ mod tests {
         );
     }
 
+    fn with_uris(mut item: ItemRef, artist: Option<&str>, album: Option<&str>) -> ItemRef {
+        item.artists[0].uri = artist.map(str::to_owned);
+        if let Some(a) = item.album.as_mut() {
+            a.uri = album.map(str::to_owned);
+        }
+        item
+    }
+
     #[test]
     fn the_memo_gives_the_keys_computed_anew() {
         let mut episode = track(None, "", "Episode 1", Some("The Show"));
@@ -365,6 +339,27 @@ mod tests {
             track(None, "ab", "c", Some("")),
             track(None, "a", "bc", Some("")),
             track(None, "a", "bc", None),
+            // Items differing only in a URI of their artist or album, or in a further artist.
+            with_uris(
+                track(None, "a", "bc", Some("d")),
+                Some("spotify:artist:a"),
+                None,
+            ),
+            with_uris(
+                track(None, "a", "bc", Some("d")),
+                None,
+                Some("spotify:album:d"),
+            ),
+            with_uris(track(None, "a", "bc", Some("d")), None, None),
+            {
+                let mut two = track(None, "a", "bc", Some("d"));
+                two.artists.push(ArtistRef {
+                    uri: None,
+                    name: "e".into(),
+                });
+                two
+            },
+            track(Some(""), "a", "bc", Some("d")),
             track(
                 Some("spotify:track:abc"),
                 "Björk",
@@ -377,7 +372,7 @@ mod tests {
         for round in 0..2 {
             for item in &items {
                 assert_eq!(
-                    memo.listen_keys(item),
+                    *memo.listen_keys(item),
                     listen_keys(item),
                     "round {round}: {item:?}"
                 );

@@ -41,6 +41,7 @@ mod parse;
 mod plausible;
 mod progress;
 mod record;
+mod shared_texts;
 pub mod synthetic;
 mod timestamp;
 

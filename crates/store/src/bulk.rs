@@ -17,7 +17,6 @@
 //! first are looked up afterwards.
 
 use crate::Result;
-use crate::catalog::SharedTexts;
 use crate::listens::clamp_ms;
 use crate::row::RowExt;
 use crate::transaction::Tx;
@@ -25,7 +24,7 @@ use spotify_history_core::{NewListen, PlayDetails};
 use sqlx::Arguments;
 use sqlx::sqlite::SqliteArguments;
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// Rows per SQLite `VALUES` statement, largest first: a batch takes a few big statements and
 /// a handful of small ones for its remainder, and each size stays prepared on the connection.
@@ -334,7 +333,6 @@ pub(crate) async fn insert_plays(
     user: i64,
     import_job: Option<i64>,
     plays: &[(&NewListen, i64)],
-    texts: &mut SharedTexts,
 ) -> Result<u64> {
     static SQLITE: LazyLock<ValuesInsert> = LazyLock::new(|| {
         ValuesInsert::new(
@@ -357,7 +355,7 @@ pub(crate) async fn insert_plays(
                 let mut arguments = SqliteArguments::default();
                 arguments.reserve(chunk.len() * PLAY_COLUMNS, 0);
                 for &(listen, track_id) in chunk {
-                    add_play(&mut arguments, user, import_job, listen, track_id, texts)
+                    add_play(&mut arguments, user, import_job, listen, track_id)
                         .map_err(sqlx::Error::Encode)?;
                 }
                 inserted += sqlx::query_with(sql, arguments)
@@ -368,7 +366,7 @@ pub(crate) async fn insert_plays(
             inserted
         }
         Tx::Postgres(conn) => {
-            let details = |f: fn(&PlayDetails) -> &Option<String>| {
+            let details = |f: fn(&PlayDetails) -> &Option<Arc<str>>| {
                 column(plays, move |(l, _)| f(&l.details).as_deref())
             };
             let flags =
@@ -417,10 +415,8 @@ fn add_play(
     import_job: Option<i64>,
     listen: &NewListen,
     track_id: i64,
-    texts: &mut SharedTexts,
 ) -> Result<(), sqlx::error::BoxDynError> {
     let d = &listen.details;
-    let mut text = |value: &Option<String>| value.as_deref().map(|t| texts.get(t));
     arguments.add(user)?;
     arguments.add(listen.ended_at.0)?;
     arguments.add(track_id)?;
@@ -428,10 +424,10 @@ fn add_play(
     arguments.add(listen.ms_played_estimated)?;
     arguments.add(listen.source.bit())?;
     arguments.add(listen.source.bit())?;
-    arguments.add(text(&d.platform))?;
-    arguments.add(text(&d.conn_country))?;
-    arguments.add(text(&d.reason_start))?;
-    arguments.add(text(&d.reason_end))?;
+    arguments.add(d.platform.clone())?;
+    arguments.add(d.conn_country.clone())?;
+    arguments.add(d.reason_start.clone())?;
+    arguments.add(d.reason_end.clone())?;
     arguments.add(d.shuffle)?;
     arguments.add(d.skipped)?;
     arguments.add(d.offline)?;

@@ -7,37 +7,13 @@ use crate::bulk::{self, KeyIds, TrackRow};
 use crate::listens::KeyedListen;
 use crate::transaction::Tx;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::sync::Arc;
 
-/// Catalogue ids already known to this import (or collector run), by key, and the short
-/// texts its plays repeat.
+/// Catalogue ids already known to this import (or collector run), by key.
 #[derive(Debug, Default)]
 pub struct CatalogCache {
     artists: Ids,
     albums: Ids,
     tracks: Ids,
-    pub(crate) texts: SharedTexts,
-}
-
-/// The short texts plays repeat (platforms, countries, reasons to start and end), shared
-/// rather than copied for every row bound to a statement.
-#[derive(Debug, Default)]
-pub(crate) struct SharedTexts(FxHashSet<Arc<str>>);
-
-impl SharedTexts {
-    /// Distinct texts kept at most: real histories have hundreds of platforms at most.
-    const MAX: usize = 10_000;
-
-    pub(crate) fn get(&mut self, text: &str) -> Arc<str> {
-        if let Some(shared) = self.0.get(text) {
-            return Arc::clone(shared);
-        }
-        let shared: Arc<str> = Arc::from(text);
-        if self.0.len() < Self::MAX {
-            self.0.insert(Arc::clone(&shared));
-        }
-        shared
-    }
 }
 
 impl CatalogCache {

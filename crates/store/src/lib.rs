@@ -45,6 +45,7 @@ pub use logs::{LogEntry, LogFilter, LogLevel, LogPage, NewLogEntry, UnknownLogLe
 pub use schema::ColumnInfo;
 pub use spotify_links::{NewSpotifyLink, SPOTIFY_NOT_BEFORE, SpotifyLink};
 pub use totals::ListenTotals;
+pub use transaction::WriterConnection;
 pub use user_settings::UserChanges;
 
 use sqlx::{PgPool, SqlitePool};

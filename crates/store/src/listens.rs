@@ -12,11 +12,12 @@
 
 use crate::bulk;
 use crate::catalog::{CatalogCache, resolve_catalog};
-use crate::transaction::{Tx, on_tx};
+use crate::transaction::{Tx, WriterConnection, on_tx};
 use crate::{Result, Store, now_ms};
 use rustc_hash::FxHashSet;
 use spotify_history_core::{ImportJobId, ListenKeys, NewListen, Source, SourceSet, UserId};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// API plays and export rows of one listen end within a few seconds of each other.
 pub const SAME_TRACK_TOLERANCE_MS: i64 = 20_000;
@@ -26,11 +27,12 @@ pub const MINUTE_SLACK_MS: i64 = 60_000;
 /// unsorted file never loads a whole history at once.
 const CLUSTER_GAP_MS: i64 = 6 * 3_600_000;
 
-/// A listen with its catalogue keys, ready to store.
+/// A listen with its catalogue keys, ready to store. The keys are shared: an import keys
+/// each item once and gives every listen of it the same keys.
 #[derive(Debug, Clone)]
 pub struct KeyedListen {
     pub listen: NewListen,
-    pub keys: ListenKeys,
+    pub keys: Arc<ListenKeys>,
 }
 
 /// Where an import stands in one export file; saved in the same transaction as the batch.
@@ -116,7 +118,7 @@ const ALL_USERS: UserId = UserId(0);
 /// Writes listens of one user inside one transaction. Dropped without [`ListenWriter::commit`],
 /// nothing it wrote is kept — not even catalogue ids in the cache.
 pub struct ListenWriter<'c> {
-    tx: Tx<'static>,
+    tx: Tx<'c>,
     user: UserId,
     import_job: Option<ImportJobId>,
     cache: &'c mut CatalogCache,
@@ -150,8 +152,7 @@ impl ListenWriter<'_> {
             .map(|&i| (&listens[i].listen, track_ids[i]))
             .collect();
         let (user, import_job) = (self.user.0, self.import_job.map(|j| j.0));
-        let inserted =
-            bulk::insert_plays(tx, user, import_job, &plays, &mut self.cache.texts).await?;
+        let inserted = bulk::insert_plays(tx, user, import_job, &plays).await?;
         outcome.inserted += inserted;
         // Only SQLite can report fewer (see `bulk::insert_plays`): a repeat `decide` did not
         // foresee is kept once and counted as a duplicate.
@@ -218,12 +219,38 @@ impl Store {
     ) -> Result<ListenWriter<'c>> {
         // Ids learnt in a transaction that never committed point at rows that do not exist.
         cache.forget_pending();
-        // Listen writers take turns, all users together: two writers of one user (an import
-        // job and a poll) must not both decide "new" for the same listen, and two writers of
-        // different users create the same shared catalogue rows, in orders that deadlock on
-        // PostgreSQL (seen with two collectors syncing two listeners). SQLite serialises
-        // writers anyway.
-        let mut tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
+        let tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
+        ListenWriter::start(tx, user, import_job, cache).await
+    }
+}
+
+impl WriterConnection {
+    /// Starts writing listens for `user` in one transaction on this connection (see
+    /// [`Store::listen_writer`]).
+    pub async fn listen_writer<'c>(
+        &'c mut self,
+        user: UserId,
+        import_job: Option<ImportJobId>,
+        cache: &'c mut CatalogCache,
+    ) -> Result<ListenWriter<'c>> {
+        cache.forget_pending();
+        let tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
+        ListenWriter::start(tx, user, import_job, cache).await
+    }
+}
+
+impl<'c> ListenWriter<'c> {
+    /// Listen writers take turns, all users together (`tx` was opened so): two writers of one
+    /// user (an import job and a poll) must not both decide "new" for the same listen, and
+    /// two writers of different users create the same shared catalogue rows, in orders that
+    /// deadlock on PostgreSQL (seen with two collectors syncing two listeners). SQLite
+    /// serialises writers anyway.
+    async fn start(
+        mut tx: Tx<'c>,
+        user: UserId,
+        import_job: Option<ImportJobId>,
+        cache: &'c mut CatalogCache,
+    ) -> Result<ListenWriter<'c>> {
         match &mut tx {
             // The catalogue's foreign keys are checked at commit: checked per statement, a
             // statement that could fail one makes SQLite copy each page it changes into a
@@ -249,7 +276,9 @@ impl Store {
             cache,
         })
     }
+}
 
+impl Store {
     /// Stores one batch in its own transaction (see [`ListenWriter::write`]); the file
     /// checkpoint, if any, commits with it.
     pub async fn write_listens(

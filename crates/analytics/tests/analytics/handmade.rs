@@ -73,7 +73,7 @@ pub async fn write_outcome(store: &Store, user: UserId, listens: &[Heard<'_>]) -
                     isrc: None,
                 };
                 KeyedListen {
-                    keys: listen_keys(&item),
+                    keys: listen_keys(&item).into(),
                     listen: NewListen {
                         ended_at: EndedAt(
                             h.at.parse::<jiff::Timestamp>().unwrap().as_millisecond(),

@@ -44,12 +44,12 @@ fn listen(source: Source, ended_at: i64, artist: &str, name: &str, ms: Option<i6
                 ..PlayDetails::default()
             },
         },
-        keys: ListenKeys {
+        keys: std::sync::Arc::new(ListenKeys {
             track: track_key,
             album: Some(format!("local:album:{artist}")),
             artists: vec![format!("local:artist:{artist}")],
             match_key: match_key(artist, name),
-        },
+        }),
     }
 }
 
