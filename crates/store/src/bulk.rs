@@ -97,19 +97,20 @@ pub(crate) type AlbumRow<'a> = (&'a str, i16, &'a str, Option<&'a str>);
 
 type SqliteQuery = sqlx::query::Query<'static, sqlx::Sqlite, SqliteArguments>;
 
-/// Runs a catalogue insert on SQLite chunk by chunk, each row's values given by `bind`;
-/// returns the ids of the rows it created.
-async fn created_ids<T>(
+/// Runs a catalogue insert on SQLite chunk by chunk, each row's values given by `bind`.
+/// It returns no ids: rows returned one by one cost SQLite's worker thread and this task
+/// more than the insert (copied, sent and woken for each row); [`with_existing`] then reads
+/// every key's id as one row.
+async fn insert_rows<T>(
     conn: &mut sqlx::SqliteConnection,
     insert: &'static ValuesInsert,
     rows: &[T],
     bind: impl Fn(SqliteQuery, &T) -> SqliteQuery,
 ) -> Result<KeyIds> {
-    let mut created = KeyIds::new();
     for query in insert.queries(rows, bind) {
-        created.extend(key_ids(&query.fetch_all(&mut *conn).await?)?);
+        query.execute(&mut *conn).await?;
     }
-    Ok(created)
+    Ok(KeyIds::new())
 }
 
 /// Ids of every key in `keys`: those `created` returned, and the rest looked up (rows another
@@ -136,14 +137,14 @@ pub(crate) async fn artist_ids(tx: &mut Tx<'_>, rows: &[(&str, &str)]) -> Result
         ValuesInsert::new(
             "INSERT OR IGNORE INTO artists (key, name)",
             "(?, ?)",
-            "RETURNING id, key",
+            "",
         )
     });
     let created = match tx {
         Tx::Sqlite(conn) => {
             let bind =
                 |query: SqliteQuery, (key, name): &(&str, &str)| query.bind(*key).bind(*name);
-            created_ids(conn, &SQLITE, rows, bind).await?
+            insert_rows(conn, &SQLITE, rows, bind).await?
         }
         Tx::Postgres(conn) => {
             let returned = sqlx::query(
@@ -168,7 +169,7 @@ pub(crate) async fn album_ids(tx: &mut Tx<'_>, rows: &[AlbumRow<'_>]) -> Result<
         ValuesInsert::new(
             "INSERT OR IGNORE INTO albums (key, kind, name, artist_name)",
             "(?, ?, ?, ?)",
-            "RETURNING id, key",
+            "",
         )
     });
     let created = match tx {
@@ -176,7 +177,7 @@ pub(crate) async fn album_ids(tx: &mut Tx<'_>, rows: &[AlbumRow<'_>]) -> Result<
             let bind = |query: SqliteQuery, (key, kind, name, artist): &AlbumRow| {
                 query.bind(*key).bind(*kind).bind(*name).bind(*artist)
             };
-            created_ids(conn, &SQLITE, rows, bind).await?
+            insert_rows(conn, &SQLITE, rows, bind).await?
         }
         Tx::Postgres(conn) => {
             let returned = sqlx::query(
@@ -203,7 +204,7 @@ pub(crate) async fn track_ids(tx: &mut Tx<'_>, rows: &[TrackRow<'_>]) -> Result<
         ValuesInsert::new(
             "INSERT OR IGNORE INTO tracks (key, kind, name, album_id, duration_ms, isrc, match_key)",
             "(?, ?, ?, ?, ?, ?, ?)",
-            "RETURNING id, key",
+            "",
         )
     });
     let created = match tx {
@@ -218,7 +219,7 @@ pub(crate) async fn track_ids(tx: &mut Tx<'_>, rows: &[TrackRow<'_>]) -> Result<
                     .bind(row.isrc)
                     .bind(row.match_key)
             };
-            created_ids(conn, &SQLITE, rows, bind).await?
+            insert_rows(conn, &SQLITE, rows, bind).await?
         }
         Tx::Postgres(conn) => {
             let returned = sqlx::query(
@@ -292,27 +293,31 @@ pub(crate) enum Catalogue {
 /// Ids of the rows of `table` with these keys.
 pub(crate) async fn ids_by_key(tx: &mut Tx<'_>, table: Catalogue, keys: &[&str]) -> Result<KeyIds> {
     // One constant statement per table, so each stays prepared.
+    // SQLite answers with one row of JSON: see `insert_rows`.
     let (sqlite, postgres) = match table {
         Catalogue::Artists => (
-            "SELECT id, key FROM artists WHERE key IN (SELECT value FROM json_each($1))",
+            "SELECT json_group_array(json_array(key, id)) FROM artists
+             WHERE key IN (SELECT value FROM json_each($1))",
             "SELECT id, key FROM artists WHERE key = ANY($1)",
         ),
         Catalogue::Albums => (
-            "SELECT id, key FROM albums WHERE key IN (SELECT value FROM json_each($1))",
+            "SELECT json_group_array(json_array(key, id)) FROM albums
+             WHERE key IN (SELECT value FROM json_each($1))",
             "SELECT id, key FROM albums WHERE key = ANY($1)",
         ),
         Catalogue::Tracks => (
-            "SELECT id, key FROM tracks WHERE key IN (SELECT value FROM json_each($1))",
+            "SELECT json_group_array(json_array(key, id)) FROM tracks
+             WHERE key IN (SELECT value FROM json_each($1))",
             "SELECT id, key FROM tracks WHERE key = ANY($1)",
         ),
     };
     match tx {
         Tx::Sqlite(conn) => {
-            let rows = sqlx::query(sqlite)
+            let ids: String = sqlx::query_scalar(sqlite)
                 .bind(json(&keys)?)
-                .fetch_all(&mut **conn)
+                .fetch_one(&mut **conn)
                 .await?;
-            key_ids(&rows)
+            Ok(serde_json::from_str(&ids).map_err(|e| sqlx::Error::Decode(Box::new(e)))?)
         }
         Tx::Postgres(conn) => {
             let rows = sqlx::query(postgres)
