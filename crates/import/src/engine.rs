@@ -254,6 +254,7 @@ pub async fn import(
         }
     }
 
+    connection.release_memory().await?;
     let elapsed = started.elapsed();
     report.elapsed_ms = elapsed.as_millis() as u64;
     report.records_per_second = per_second(report.records_read, elapsed);

@@ -134,11 +134,7 @@ async fn with_existing(
 /// key.
 pub(crate) async fn artist_ids(tx: &mut Tx<'_>, rows: &[(&str, &str)]) -> Result<KeyIds> {
     static SQLITE: LazyLock<ValuesInsert> = LazyLock::new(|| {
-        ValuesInsert::new(
-            "INSERT OR IGNORE INTO artists (key, name)",
-            "(?, ?)",
-            "",
-        )
+        ValuesInsert::new("INSERT OR IGNORE INTO artists (key, name)", "(?, ?)", "")
     });
     let created = match tx {
         Tx::Sqlite(conn) => {

@@ -372,8 +372,8 @@ async fn load_nearby(
                 .bind(to)
                 .fetch_one(&mut **conn)
                 .await?;
-                let plays: Vec<(i64, i64, i64, i16, i16, i64)> = serde_json::from_str(&json)
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                let plays: Vec<(i64, i64, i64, i16, i16, i64)> =
+                    serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
                 nearby.extend(plays.into_iter().map(
                     |(id, ended_at, track_id, source, sources, match_key)| Nearby {
                         id,

@@ -112,4 +112,16 @@ impl WriterConnection {
         tx.lock_for_user(lock, user).await?;
         Ok(tx)
     }
+
+    /// Frees the pages SQLite cached for this connection: an import leaves it full of history
+    /// no question is waiting for, and the pool would keep that memory for as long as the
+    /// connection lives, next to the caches of the connections that serve questions.
+    pub async fn release_memory(mut self) -> Result<()> {
+        if let Held::Sqlite(conn) = &mut self.0 {
+            sqlx::raw_sql("PRAGMA shrink_memory")
+                .execute(&mut **conn)
+                .await?;
+        }
+        Ok(())
+    }
 }
