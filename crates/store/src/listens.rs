@@ -356,7 +356,8 @@ async fn load_nearby(
     let mut nearby = Vec::new();
     for (from, to) in ranges {
         let (from, to) = (from - reach, to + reach);
-        match tx {
+        // (id, ended_at, track_id, source, sources, match_key)
+        let plays: Vec<(i64, i64, i64, i16, i16, i64)> = match tx {
             // The range's plays as one row of JSON: row by row, SQLite's worker thread copied
             // and sent each value and this task woke for each row, which made reading stored
             // plays most of a re-import's time.
@@ -372,22 +373,10 @@ async fn load_nearby(
                 .bind(to)
                 .fetch_one(&mut **conn)
                 .await?;
-                let plays: Vec<(i64, i64, i64, i16, i16, i64)> =
-                    serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-                nearby.extend(plays.into_iter().map(
-                    |(id, ended_at, track_id, source, sources, match_key)| Nearby {
-                        id,
-                        ended_at,
-                        track_id,
-                        match_key,
-                        source: Source::from_bit(source).unwrap_or(Source::RecentlyPlayed),
-                        sources: SourceSet(sources),
-                    },
-                ));
+                serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?
             }
             Tx::Postgres(conn) => {
-                use crate::row::RowExt;
-                let rows = sqlx::query(
+                sqlx::query_as(
                     "SELECT p.id, p.ended_at, p.track_id, p.source, p.sources, t.match_key
                      FROM plays p JOIN tracks t ON t.id = p.track_id
                      WHERE p.user_id = $1 AND p.ended_at BETWEEN $2 AND $3",
@@ -396,20 +385,19 @@ async fn load_nearby(
                 .bind(from)
                 .bind(to)
                 .fetch_all(&mut **conn)
-                .await?;
-                for row in &rows {
-                    nearby.push(Nearby {
-                        id: row.int("id")?,
-                        ended_at: row.int("ended_at")?,
-                        track_id: row.int("track_id")?,
-                        match_key: row.int("match_key")?,
-                        source: Source::from_bit(row.small("source")?)
-                            .unwrap_or(Source::RecentlyPlayed),
-                        sources: SourceSet(row.small("sources")?),
-                    });
-                }
+                .await?
             }
-        }
+        };
+        nearby.extend(plays.into_iter().map(
+            |(id, ended_at, track_id, source, sources, match_key)| Nearby {
+                id,
+                ended_at,
+                track_id,
+                match_key,
+                source: Source::from_bit(source).unwrap_or(Source::RecentlyPlayed),
+                sources: SourceSet(sources),
+            },
+        ));
     }
     nearby.sort_by_key(|p| p.ended_at);
     Ok(nearby)
