@@ -39,10 +39,11 @@ pub fn name_match_hash(artist: &str, track: &str) -> i64 {
     i64::from_be_bytes(first)
 }
 
-/// The keys of items already seen, for a parser that keys a whole export of listens:
+/// The keys of items already seen, for a parser that keys many listens (a transaction's):
 /// normalising and hashing names is most of what keying a listen costs, and a history repeats
 /// its tracks. Keys are shared, not copied, so a repeat costs no allocation. An item's keys are
-/// found again only for the very same item: every field they depend on, spelled out.
+/// found again only for the very same item: every field they depend on, spelled out. (A map
+/// keyed by the items themselves, cloned, held 16 MB more and cost the parser 8% more.)
 #[derive(Debug, Default)]
 pub struct KeyMemo {
     keys: FxHashMap<Box<[u8]>, Arc<ListenKeys>>,
@@ -51,7 +52,7 @@ pub struct KeyMemo {
 }
 
 impl KeyMemo {
-    /// Items kept before the memo starts over: bounds memory whatever the export.
+    /// Items kept before the memo starts over: bounds its memory (~30 MB at most).
     const MAX_ENTRIES: usize = 100_000;
 
     /// Every key of a listen of `item`, as [`listen_keys`] makes them.

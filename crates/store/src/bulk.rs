@@ -13,8 +13,10 @@
 //! constraint, which OR IGNORE would skip silently: every NOT NULL column is bound from a value
 //! that cannot be missing, and there are no CHECK constraints on these tables.
 //!
-//! Catalogue inserts return the ids of the rows they created; only keys another writer created
-//! first are looked up afterwards.
+//! Catalogue inserts give the ids of every key: on PostgreSQL those of the rows they created
+//! (`RETURNING`), plus the keys another writer created first, looked up afterwards; on SQLite,
+//! where rows come back one by one at a cost higher than the insert's, every key is looked up
+//! afterwards as one row of JSON.
 
 use crate::Result;
 use crate::listens::clamp_ms;
@@ -99,18 +101,18 @@ type SqliteQuery = sqlx::query::Query<'static, sqlx::Sqlite, SqliteArguments>;
 
 /// Runs a catalogue insert on SQLite chunk by chunk, each row's values given by `bind`.
 /// It returns no ids: rows returned one by one cost SQLite's worker thread and this task
-/// more than the insert (copied, sent and woken for each row); [`with_existing`] then reads
-/// every key's id as one row.
+/// more than the insert (copied, sent and woken for each row); the caller reads every key's
+/// id afterwards as one row ([`ids_by_key`]).
 async fn insert_rows<T>(
     conn: &mut sqlx::SqliteConnection,
     insert: &'static ValuesInsert,
     rows: &[T],
     bind: impl Fn(SqliteQuery, &T) -> SqliteQuery,
-) -> Result<KeyIds> {
+) -> Result<()> {
     for query in insert.queries(rows, bind) {
         query.execute(&mut *conn).await?;
     }
-    Ok(KeyIds::new())
+    Ok(())
 }
 
 /// Ids of every key in `keys`: those `created` returned, and the rest looked up (rows another
@@ -140,7 +142,8 @@ pub(crate) async fn artist_ids(tx: &mut Tx<'_>, rows: &[(&str, &str)]) -> Result
         Tx::Sqlite(conn) => {
             let bind =
                 |query: SqliteQuery, (key, name): &(&str, &str)| query.bind(*key).bind(*name);
-            insert_rows(conn, &SQLITE, rows, bind).await?
+            insert_rows(conn, &SQLITE, rows, bind).await?;
+            KeyIds::new() // none returned: every key is looked up below
         }
         Tx::Postgres(conn) => {
             let returned = sqlx::query(
@@ -173,7 +176,8 @@ pub(crate) async fn album_ids(tx: &mut Tx<'_>, rows: &[AlbumRow<'_>]) -> Result<
             let bind = |query: SqliteQuery, (key, kind, name, artist): &AlbumRow| {
                 query.bind(*key).bind(*kind).bind(*name).bind(*artist)
             };
-            insert_rows(conn, &SQLITE, rows, bind).await?
+            insert_rows(conn, &SQLITE, rows, bind).await?;
+            KeyIds::new() // none returned: every key is looked up below
         }
         Tx::Postgres(conn) => {
             let returned = sqlx::query(
@@ -215,7 +219,8 @@ pub(crate) async fn track_ids(tx: &mut Tx<'_>, rows: &[TrackRow<'_>]) -> Result<
                     .bind(row.isrc)
                     .bind(row.match_key)
             };
-            insert_rows(conn, &SQLITE, rows, bind).await?
+            insert_rows(conn, &SQLITE, rows, bind).await?;
+            KeyIds::new() // none returned: every key is looked up below
         }
         Tx::Postgres(conn) => {
             let returned = sqlx::query(

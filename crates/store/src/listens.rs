@@ -217,8 +217,6 @@ impl Store {
         import_job: Option<ImportJobId>,
         cache: &'c mut CatalogCache,
     ) -> Result<ListenWriter<'c>> {
-        // Ids learnt in a transaction that never committed point at rows that do not exist.
-        cache.forget_pending();
         let tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
         ListenWriter::start(tx, user, import_job, cache).await
     }
@@ -233,7 +231,6 @@ impl WriterConnection {
         import_job: Option<ImportJobId>,
         cache: &'c mut CatalogCache,
     ) -> Result<ListenWriter<'c>> {
-        cache.forget_pending();
         let tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
         ListenWriter::start(tx, user, import_job, cache).await
     }
@@ -251,6 +248,8 @@ impl<'c> ListenWriter<'c> {
         import_job: Option<ImportJobId>,
         cache: &'c mut CatalogCache,
     ) -> Result<ListenWriter<'c>> {
+        // Ids learnt in a transaction that never committed point at rows that do not exist.
+        cache.forget_pending();
         match &mut tx {
             // The catalogue's foreign keys are checked at commit: checked per statement, a
             // statement that could fail one makes SQLite copy each page it changes into a
