@@ -283,6 +283,13 @@ fn json<T: serde::Serialize>(rows: &T) -> Result<String> {
         .map_err(|e| crate::StoreError::Conflict(format!("cannot encode rows: {e}")))
 }
 
+/// Rows SQLite sent as one row of JSON (`json_group_array`): row by row, its worker thread
+/// copies and sends each value and the reading task wakes for each row, which cost more than
+/// the queries of an import.
+pub(crate) fn rows_from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    Ok(serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?)
+}
+
 /// Which catalogue table to look keys up in.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Catalogue {
@@ -294,7 +301,7 @@ pub(crate) enum Catalogue {
 /// Ids of the rows of `table` with these keys.
 pub(crate) async fn ids_by_key(tx: &mut Tx<'_>, table: Catalogue, keys: &[&str]) -> Result<KeyIds> {
     // One constant statement per table, so each stays prepared.
-    // SQLite answers with one row of JSON: see `insert_rows`.
+    // SQLite answers with one row of JSON (see `rows_from_json`).
     let (sqlite, postgres) = match table {
         Catalogue::Artists => (
             "SELECT json_group_array(json_array(key, id)) FROM artists
@@ -318,7 +325,7 @@ pub(crate) async fn ids_by_key(tx: &mut Tx<'_>, table: Catalogue, keys: &[&str])
                 .bind(json(&keys)?)
                 .fetch_one(&mut **conn)
                 .await?;
-            Ok(serde_json::from_str(&ids).map_err(|e| sqlx::Error::Decode(Box::new(e)))?)
+            rows_from_json(&ids)
         }
         Tx::Postgres(conn) => {
             let rows = sqlx::query(postgres)

@@ -124,7 +124,46 @@ pub struct ListenWriter<'c> {
     cache: &'c mut CatalogCache,
 }
 
-impl ListenWriter<'_> {
+impl<'c> ListenWriter<'c> {
+    /// Listen writers take turns, all users together (`tx` was opened so): two writers of one
+    /// user (an import job and a poll) must not both decide "new" for the same listen, and
+    /// two writers of different users create the same shared catalogue rows, in orders that
+    /// deadlock on PostgreSQL (seen with two collectors syncing two listeners). SQLite
+    /// serialises writers anyway.
+    async fn start(
+        mut tx: Tx<'c>,
+        user: UserId,
+        import_job: Option<ImportJobId>,
+        cache: &'c mut CatalogCache,
+    ) -> Result<ListenWriter<'c>> {
+        // Ids learnt in a transaction that never committed point at rows that do not exist.
+        cache.forget_pending();
+        match &mut tx {
+            // The catalogue's foreign keys are checked at commit: checked per statement, a
+            // statement that could fail one makes SQLite copy each page it changes into a
+            // statement journal first (a tenth of the tracks insert).
+            Tx::Sqlite(conn) => {
+                sqlx::raw_sql("PRAGMA defer_foreign_keys = ON")
+                    .execute(&mut **conn)
+                    .await?;
+            }
+            // The writer's statements take whole batches as arrays, and the same plan suits
+            // every batch: planning each anew (the connections' default, for questions) cost
+            // a few percent of an import.
+            Tx::Postgres(pg) => {
+                sqlx::raw_sql("SET LOCAL plan_cache_mode = auto")
+                    .execute(&mut **pg)
+                    .await?;
+            }
+        }
+        Ok(ListenWriter {
+            tx,
+            user,
+            import_job,
+            cache,
+        })
+    }
+
     /// Stores listens of one source: new ones inserted, repeats counted as duplicates,
     /// listens already known from another source merged.
     pub async fn write(&mut self, listens: &[KeyedListen]) -> Result<WriteOutcome> {
@@ -220,64 +259,7 @@ impl Store {
         let tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
         ListenWriter::start(tx, user, import_job, cache).await
     }
-}
 
-impl WriterConnection {
-    /// Starts writing listens for `user` in one transaction on this connection (see
-    /// [`Store::listen_writer`]).
-    pub async fn listen_writer<'c>(
-        &'c mut self,
-        user: UserId,
-        import_job: Option<ImportJobId>,
-        cache: &'c mut CatalogCache,
-    ) -> Result<ListenWriter<'c>> {
-        let tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
-        ListenWriter::start(tx, user, import_job, cache).await
-    }
-}
-
-impl<'c> ListenWriter<'c> {
-    /// Listen writers take turns, all users together (`tx` was opened so): two writers of one
-    /// user (an import job and a poll) must not both decide "new" for the same listen, and
-    /// two writers of different users create the same shared catalogue rows, in orders that
-    /// deadlock on PostgreSQL (seen with two collectors syncing two listeners). SQLite
-    /// serialises writers anyway.
-    async fn start(
-        mut tx: Tx<'c>,
-        user: UserId,
-        import_job: Option<ImportJobId>,
-        cache: &'c mut CatalogCache,
-    ) -> Result<ListenWriter<'c>> {
-        // Ids learnt in a transaction that never committed point at rows that do not exist.
-        cache.forget_pending();
-        match &mut tx {
-            // The catalogue's foreign keys are checked at commit: checked per statement, a
-            // statement that could fail one makes SQLite copy each page it changes into a
-            // statement journal first (a tenth of the tracks insert).
-            Tx::Sqlite(conn) => {
-                sqlx::raw_sql("PRAGMA defer_foreign_keys = ON")
-                    .execute(&mut **conn)
-                    .await?;
-            }
-            // The writer's statements take whole batches as arrays, and the same plan suits
-            // every batch: planning each anew (the connections' default, for questions) cost
-            // a few percent of an import.
-            Tx::Postgres(pg) => {
-                sqlx::raw_sql("SET LOCAL plan_cache_mode = auto")
-                    .execute(&mut **pg)
-                    .await?;
-            }
-        }
-        Ok(ListenWriter {
-            tx,
-            user,
-            import_job,
-            cache,
-        })
-    }
-}
-
-impl Store {
     /// Stores one batch in its own transaction (see [`ListenWriter::write`]); the file
     /// checkpoint, if any, commits with it.
     pub async fn write_listens(
@@ -325,6 +307,20 @@ impl Store {
     }
 }
 
+impl WriterConnection {
+    /// Starts writing listens for `user` in one transaction on this connection (see
+    /// [`Store::listen_writer`]).
+    pub async fn listen_writer<'c>(
+        &'c mut self,
+        user: UserId,
+        import_job: Option<ImportJobId>,
+        cache: &'c mut CatalogCache,
+    ) -> Result<ListenWriter<'c>> {
+        let tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
+        ListenWriter::start(tx, user, import_job, cache).await
+    }
+}
+
 const FILE_PROGRESS: &str =
     "SELECT records_done, completed FROM import_files WHERE user_id = $1 AND fingerprint = $2";
 
@@ -357,9 +353,8 @@ async fn load_nearby(
         let (from, to) = (from - reach, to + reach);
         // (id, ended_at, track_id, source, sources, match_key)
         let plays: Vec<(i64, i64, i64, i16, i16, i64)> = match tx {
-            // The range's plays as one row of JSON: row by row, SQLite's worker thread copied
-            // and sent each value and this task woke for each row, which made reading stored
-            // plays most of a re-import's time.
+            // One row of JSON (see `bulk::rows_from_json`): row by row, reading stored plays
+            // was most of a re-import's time.
             Tx::Sqlite(conn) => {
                 let json: String = sqlx::query_scalar(
                     "SELECT json_group_array(json_array(
@@ -372,7 +367,7 @@ async fn load_nearby(
                 .bind(to)
                 .fetch_one(&mut **conn)
                 .await?;
-                serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?
+                bulk::rows_from_json(&json)?
             }
             Tx::Postgres(conn) => {
                 sqlx::query_as(
