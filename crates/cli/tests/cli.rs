@@ -486,6 +486,9 @@ mod import {
             .unwrap()
             .id;
         let partial = interrupted.store.listen_totals(ann).await.unwrap().listens;
+        // Into an empty table, the import had dropped the by-track index to build at its end.
+        let indexes = interrupted.store.index_definitions().await.unwrap();
+        assert!(!indexes.iter().any(|(name, _)| name == "plays_track"));
 
         let resumed = cli(dir.path())
             .env("DATABASE_URL", &url)
@@ -529,6 +532,11 @@ mod import {
         assert!(
             actual == expected,
             "the resumed database differs from an uninterrupted import"
+        );
+        // The by-track index the killed import had dropped to build at its end is back.
+        assert_eq!(
+            interrupted.store.index_definitions().await.unwrap(),
+            uninterrupted.store.index_definitions().await.unwrap()
         );
     }
 }

@@ -212,30 +212,66 @@ pub async fn import(
         refused_files: source.refused_files().to_vec(),
         ..ImportReport::default()
     };
+    // Every transaction on one connection, whose page cache stays warm (see WriterConnection).
+    let mut connection = store.writer_connection().await?;
+    let expected_plays = source.total_bytes() / EXPORT_BYTES_PER_RECORD;
+    let deferred = connection.defer_play_index(expected_plays).await?;
+    let imported = import_files(
+        &source,
+        options,
+        &mut connection,
+        &mut report,
+        &mut on_progress,
+    )
+    .await;
+    if deferred {
+        let built = connection.build_play_index().await;
+        match (&imported, built) {
+            (Ok(()), built) => built?,
+            // The import's own error is the one to report; the next start builds the index.
+            (Err(_), Err(err)) => tracing::warn!(%err, "plays_track could not be built"),
+            (Err(_), Ok(())) => {}
+        }
+    }
+    connection.release_memory().await?;
+    imported?;
+    let elapsed = started.elapsed();
+    report.elapsed_ms = elapsed.as_millis() as u64;
+    report.records_per_second = per_second(report.records_read, elapsed);
+    Ok(report)
+}
+
+/// Bytes of export JSON per record, rounded up: extended-history records take 500–900 bytes,
+/// account-data ones ~150, so the plays an export brings are estimated low.
+const EXPORT_BYTES_PER_RECORD: u64 = 1_000;
+
+/// The files of `source`, group after group (see [`Group`]), their reports added to `report`.
+async fn import_files(
+    source: &Arc<ImportSource>,
+    options: ImportOptions,
+    connection: &mut WriterConnection,
+    report: &mut ImportReport,
+    on_progress: &mut (impl FnMut(&ImportProgress) + Send),
+) -> Result<(), ImportError> {
     let mut progress = ImportProgress {
         total_bytes: source.total_bytes(),
         files_total: source.files().len(),
         ..ImportProgress::default()
     };
     let mut cache = CatalogCache::default();
-    // Every transaction on one connection, whose page cache stays warm (see WriterConnection).
-    let mut connection = store.writer_connection().await?;
     let mut failures = BTreeMap::new();
     let mut next = 0;
     while next < source.files().len() {
         let first = next;
         let (progress_before, read_before) = (progress.clone(), source.mark());
         let mut group = Group {
-            source: &source,
+            source,
             options,
             next: &mut next,
             failures: &mut failures,
             progress: &mut progress,
         };
-        match group
-            .import(&mut connection, &mut cache, &mut on_progress)
-            .await?
-        {
+        match group.import(connection, &mut cache, on_progress).await? {
             GroupEnd::Committed(files) => files.into_iter().for_each(|file| report.add(file)),
             GroupEnd::Stopped(files, err) => {
                 files.into_iter().for_each(|file| report.add(file));
@@ -253,12 +289,7 @@ pub async fn import(
             }
         }
     }
-
-    connection.release_memory().await?;
-    let elapsed = started.elapsed();
-    report.elapsed_ms = elapsed.as_millis() as u64;
-    report.records_per_second = per_second(report.records_read, elapsed);
-    Ok(report)
+    Ok(())
 }
 
 fn per_second(count: u64, elapsed: Duration) -> u64 {

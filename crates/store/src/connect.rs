@@ -128,13 +128,14 @@ impl Store {
         })
     }
 
-    /// Applies every migration not yet applied (idempotent).
+    /// Applies every migration not yet applied (idempotent), and builds the plays index an
+    /// interrupted import may have left out (see `play_index`).
     pub async fn migrate(&self) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(pool) => migrations::sqlite().run(pool).await?,
             Backend::Postgres(pool) => migrations::postgres().run(pool).await?,
         }
-        Ok(())
+        self.restore_play_index().await
     }
 }
 

@@ -19,6 +19,7 @@ mod job_runs;
 mod listens;
 mod logs;
 mod migrations;
+mod play_index;
 mod row;
 mod schema;
 mod spotify_links;

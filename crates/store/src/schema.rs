@@ -1,5 +1,6 @@
-//! What tables and columns the database has, as the engine itself reports them. Used by the
-//! parity test that keeps the SQLite and PostgreSQL migrations equal.
+//! What tables, columns and indexes the database has, as the engine itself reports them. Used
+//! by the parity test that keeps the SQLite and PostgreSQL migrations equal, and by the tests
+//! of indexes an import drops and builds again.
 
 use crate::row::RowExt;
 use crate::{Result, Store, on_pool};
@@ -45,5 +46,28 @@ impl Store {
         });
         columns.sort();
         Ok(columns)
+    }
+}
+
+impl Store {
+    /// Every index the migrations created (not those the engine makes for keys), as
+    /// `(name, definition)` in the engine's own words, sorted by name.
+    pub async fn index_definitions(&self) -> Result<Vec<(String, String)>> {
+        let sql = match self.backend() {
+            crate::BackendKind::Sqlite => {
+                "SELECT name, sql AS definition FROM sqlite_master
+                 WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+            }
+            crate::BackendKind::Postgres => {
+                "SELECT indexname::text AS name, indexdef AS definition FROM pg_indexes
+                 WHERE schemaname = current_schema() ORDER BY indexname"
+            }
+        };
+        Ok(on_pool!(self, pool => {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| Ok((row.text("name")?, row.text("definition")?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
     }
 }

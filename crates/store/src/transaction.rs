@@ -95,9 +95,9 @@ impl Tx<'_> {
 /// pool hands out its idle connections in turn: an import that took a new connection per
 /// transaction began each one with a cold cache, and filled a second cache for nothing
 /// (~45 MB more peak memory).
-pub struct WriterConnection(Held);
+pub struct WriterConnection(pub(crate) Held);
 
-enum Held {
+pub(crate) enum Held {
     Sqlite(PoolConnection<Sqlite>),
     Postgres(PoolConnection<Postgres>),
 }

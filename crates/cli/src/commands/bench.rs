@@ -43,7 +43,6 @@ pub async fn run(settings: &Settings, command: BenchCommand) -> anyhow::Result<(
     export.write_zip(&zip)?;
     // The import is measured alone: the generated records are not its memory.
     drop(export);
-    release_freed_memory();
     let zip_mb = std::fs::metadata(&zip)?.len() as f64 / 1e6;
     println!(
         "generated {records} records ({zip_mb:.0} MB ZIP) in {:.1} s; {} records per transaction (IMPORT_RECORDS_PER_COMMIT)",
@@ -102,6 +101,9 @@ async fn measure(
         Some(user) => user,
         None => store.create_user("bench", None).await?,
     };
+    // Each import's peak is its own: not the generator's or an earlier import's memory that
+    // the allocator kept (seen: a re-import's peak 70 MB higher in one run out of four).
+    release_freed_memory();
     reset_peak_rss();
     let source = ImportSource::open(&[zip.to_path_buf()], Limits::default())?;
     let options = ImportOptions {

@@ -9,10 +9,16 @@ use spotify_history_store::{
 };
 use spotify_history_testkit::store_test;
 
-const T0: i64 = 1_700_000_000_000; // 2023-11-14T22:13:20Z
+pub(crate) const T0: i64 = 1_700_000_000_000; // 2023-11-14T22:13:20Z
 
 /// A listen of `artist – name` ending at `ended_at`, as `source` would report it.
-fn listen(source: Source, ended_at: i64, artist: &str, name: &str, ms: Option<i64>) -> KeyedListen {
+pub(crate) fn listen(
+    source: Source,
+    ended_at: i64,
+    artist: &str,
+    name: &str,
+    ms: Option<i64>,
+) -> KeyedListen {
     let by_name = source == Source::AccountData;
     let uri = (!by_name).then(|| format!("spotify:track:{}", name.replace(' ', "")));
     let track_key = uri
@@ -67,7 +73,7 @@ fn minute(ms: i64) -> i64 {
     ms - ms.rem_euclid(60_000)
 }
 
-async fn write(store: &Store, user: UserId, listens: &[KeyedListen]) -> WriteOutcome {
+pub(crate) async fn write(store: &Store, user: UserId, listens: &[KeyedListen]) -> WriteOutcome {
     store
         .write_listens(
             ListenBatch {

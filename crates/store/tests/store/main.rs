@@ -2,6 +2,7 @@
 
 mod listens;
 mod logs;
+mod play_index;
 
 use spotify_history_store::{BackendKind, StoreError};
 use spotify_history_testkit::{TestDb, store_test};
