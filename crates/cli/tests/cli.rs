@@ -486,7 +486,7 @@ mod import {
             .unwrap()
             .id;
         let partial = interrupted.store.listen_totals(ann).await.unwrap().listens;
-        // Into an empty table, the import had dropped the by-track index to build at its end.
+        // Into an empty table, the import had dropped the indexes it builds at its end.
         let indexes = interrupted.store.index_definitions().await.unwrap();
         assert!(!indexes.iter().any(|(name, _)| name == "plays_track"));
 
@@ -533,7 +533,7 @@ mod import {
             actual == expected,
             "the resumed database differs from an uninterrupted import"
         );
-        // The by-track index the killed import had dropped to build at its end is back.
+        // The indexes the killed import had dropped to build at its end are back.
         assert_eq!(
             interrupted.store.index_definitions().await.unwrap(),
             uninterrupted.store.index_definitions().await.unwrap()

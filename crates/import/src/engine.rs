@@ -215,7 +215,7 @@ pub async fn import(
     // Every transaction on one connection, whose page cache stays warm (see WriterConnection).
     let mut connection = store.writer_connection().await?;
     let expected_plays = source.total_bytes() / EXPORT_BYTES_PER_RECORD;
-    let deferred = connection.defer_play_index(expected_plays).await?;
+    let deferred = connection.defer_indexes(expected_plays).await?;
     let imported = import_files(
         &source,
         options,
@@ -225,11 +225,11 @@ pub async fn import(
     )
     .await;
     if deferred {
-        let built = connection.build_play_index().await;
+        let built = connection.build_deferred_indexes().await;
         match (&imported, built) {
             (Ok(()), built) => built?,
-            // The import's own error is the one to report; the next start builds the index.
-            (Err(_), Err(err)) => tracing::warn!(%err, "plays_track could not be built"),
+            // The import's own error is the one to report; the next start builds them.
+            (Err(_), Err(err)) => tracing::warn!(%err, "the deferred indexes could not be built"),
             (Err(_), Ok(())) => {}
         }
     }

@@ -65,7 +65,7 @@ store_test!(
         let user = db.store.create_user("ann", None).await.unwrap().id;
         let indexes = db.store.index_definitions().await.unwrap();
         let report = run(&db.store, user, std::slice::from_ref(&export.zip), false).await;
-        // Into an empty table the by-track index is built at the end: it is back as it was.
+        // Into an empty table the deferred indexes are built at the end: all back as they were.
         assert_eq!(db.store.index_definitions().await.unwrap(), indexes);
 
         assert_eq!(report.records_read, truth.extended_records);

@@ -128,14 +128,14 @@ impl Store {
         })
     }
 
-    /// Applies every migration not yet applied (idempotent), and builds the plays index an
-    /// interrupted import may have left out (see `play_index`).
+    /// Applies every migration not yet applied (idempotent), and builds the indexes an
+    /// interrupted import may have left out (see `deferred_indexes`).
     pub async fn migrate(&self) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(pool) => migrations::sqlite().run(pool).await?,
             Backend::Postgres(pool) => migrations::postgres().run(pool).await?,
         }
-        self.restore_play_index().await
+        self.restore_deferred_indexes().await
     }
 }
 

@@ -316,7 +316,11 @@ impl WriterConnection {
         import_job: Option<ImportJobId>,
         cache: &'c mut CatalogCache,
     ) -> Result<ListenWriter<'c>> {
-        let tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
+        let defers_indexes = self.defers_indexes;
+        let mut tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
+        if defers_indexes {
+            crate::deferred_indexes::renew_lease(&mut tx).await?;
+        }
         ListenWriter::start(tx, user, import_job, cache).await
     }
 }

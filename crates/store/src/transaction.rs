@@ -68,10 +68,14 @@ impl Store {
     /// One connection of the pool, kept for a series of write transactions (an import's):
     /// see [`WriterConnection`].
     pub async fn writer_connection(&self) -> Result<WriterConnection> {
-        Ok(WriterConnection(match &self.backend {
+        let held = match &self.backend {
             Backend::Sqlite(pool) => Held::Sqlite(pool.acquire().await?),
             Backend::Postgres(pool) => Held::Postgres(pool.acquire().await?),
-        }))
+        };
+        Ok(WriterConnection {
+            held,
+            defers_indexes: false,
+        })
     }
 }
 
@@ -95,7 +99,12 @@ impl Tx<'_> {
 /// pool hands out its idle connections in turn: an import that took a new connection per
 /// transaction began each one with a cold cache, and filled a second cache for nothing
 /// (~45 MB more peak memory).
-pub struct WriterConnection(pub(crate) Held);
+pub struct WriterConnection {
+    pub(crate) held: Held,
+    /// Whether this connection's import builds the deferred indexes at its end: each of its
+    /// transactions then says so again (see `deferred_indexes`).
+    pub(crate) defers_indexes: bool,
+}
 
 pub(crate) enum Held {
     Sqlite(PoolConnection<Sqlite>),
@@ -105,7 +114,7 @@ pub(crate) enum Held {
 impl WriterConnection {
     /// A transaction on this connection, as [`Store::begin_for_user`] opens them.
     pub(crate) async fn begin_for_user(&mut self, lock: i32, user: UserId) -> Result<Tx<'_>> {
-        let mut tx = match &mut self.0 {
+        let mut tx = match &mut self.held {
             Held::Sqlite(conn) => Tx::Sqlite(conn.begin_with("BEGIN IMMEDIATE").await?),
             Held::Postgres(conn) => Tx::Postgres(conn.begin().await?),
         };
@@ -117,7 +126,7 @@ impl WriterConnection {
     /// no question is waiting for, and the pool would keep that memory for as long as the
     /// connection lives, next to the caches of the connections that serve questions.
     pub async fn release_memory(mut self) -> Result<()> {
-        if let Held::Sqlite(conn) = &mut self.0 {
+        if let Held::Sqlite(conn) = &mut self.held {
             sqlx::raw_sql("PRAGMA shrink_memory")
                 .execute(&mut **conn)
                 .await?;

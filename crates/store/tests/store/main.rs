@@ -1,8 +1,8 @@
 //! Store behaviour, run on SQLite always and on PostgreSQL when TEST_DATABASE_URL is set.
 
+mod deferred_indexes;
 mod listens;
 mod logs;
-mod play_index;
 
 use spotify_history_store::{BackendKind, StoreError};
 use spotify_history_testkit::{TestDb, store_test};
