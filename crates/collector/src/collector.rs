@@ -143,6 +143,11 @@ impl Collector {
             spotify_enabled: self.inner.spotify.is_some(),
             ..CycleReport::default()
         };
+        // Indexes an import died before building again, once its lease has run out: a
+        // question's speed depends on them, nothing else does.
+        if let Err(err) = self.inner.store.restore_deferred_indexes().await {
+            tracing::warn!(%err, "missing indexes could not be built");
+        }
         self.run_import_jobs(&mut report).await?;
         if let Some(spotify) = &self.inner.spotify {
             self.collect_from_spotify(spotify, &mut report).await?;

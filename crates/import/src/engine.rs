@@ -224,17 +224,15 @@ pub async fn import(
         &mut on_progress,
     )
     .await;
-    if deferred {
-        let built = connection.build_deferred_indexes().await;
-        match (&imported, built) {
-            (Ok(()), built) => built?,
-            // The import's own error is the one to report; the next start builds them.
-            (Err(_), Err(err)) => tracing::warn!(%err, "the deferred indexes could not be built"),
-            (Err(_), Ok(())) => {}
-        }
+    // Every listen committed stays committed whatever happens here: an index that cannot be
+    // built now is built by the next import or process (see the store's `deferred_indexes`),
+    // and only a question's speed waits for it.
+    if deferred && let Err(err) = connection.build_deferred_indexes().await {
+        tracing::warn!(%err, "the indexes deferred to the end of the import could not be built");
     }
-    connection.release_memory().await?;
+    let released = connection.release_memory().await;
     imported?;
+    released?;
     let elapsed = started.elapsed();
     report.elapsed_ms = elapsed.as_millis() as u64;
     report.records_per_second = per_second(report.records_read, elapsed);

@@ -423,6 +423,7 @@ async fn the_record_limit_stops_the_import_with_a_clear_error() {
     let db = spotify_history_testkit::TestDb::sqlite().await;
     let export = export(small(2_000, false));
     let user = db.store.create_user("ann", None).await.unwrap().id;
+    let indexes = db.store.index_definitions().await.unwrap();
     let source = ImportSource::open(
         std::slice::from_ref(&export.zip),
         Limits::from_settings(500, 1_700),
@@ -432,6 +433,8 @@ async fn the_record_limit_stops_the_import_with_a_clear_error() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("IMPORT_MAX_RECORDS"), "{err}");
+    // Stopped or not, the import builds the indexes it deferred before it returns.
+    assert_eq!(db.store.index_definitions().await.unwrap(), indexes);
     // Whole files only: the first file (1,500 records) is kept, the second, which crossed the
     // limit in the same transaction, is not; the first was read twice but counted once.
     let stored = db.store.listen_totals(user).await.unwrap().listens;

@@ -135,7 +135,12 @@ impl Store {
             Backend::Sqlite(pool) => migrations::sqlite().run(pool).await?,
             Backend::Postgres(pool) => migrations::postgres().run(pool).await?,
         }
-        self.restore_deferred_indexes().await
+        // Only a question's speed depends on them: a store that cannot build them now opens
+        // all the same (the collector tries again every cycle).
+        if let Err(err) = self.restore_deferred_indexes().await {
+            tracing::warn!(%err, "missing indexes could not be built");
+        }
+        Ok(())
     }
 }
 

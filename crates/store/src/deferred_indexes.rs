@@ -17,8 +17,11 @@
 //! the lease has run out (not before: a command run beside an import would otherwise build
 //! them under it, and wait for its write lock to do so).
 
+use crate::listens::{ALL_USERS, LISTENS_LOCK};
 use crate::transaction::{Held, Tx, WriterConnection, on_tx};
 use crate::{Result, Store, now_ms};
+use sqlx::Sqlite;
+use sqlx::pool::PoolConnection;
 
 /// `app_state` key: until when (Unix ms) an import is expected to build the deferred indexes.
 const DEFERRED_UNTIL: &str = "indexes_deferred_until";
@@ -27,11 +30,8 @@ const DEFERRED_UNTIL: &str = "indexes_deferred_until";
 const DEFERRAL_LEASE_MS: i64 = 15 * 60 * 1000;
 
 /// The indexes, as the migrations define them (a test checks they give the same indexes).
+/// Dropped in this order: `tracks` before `plays`, the order in which listen writers lock them.
 const DEFERRED: [(&str, &str); 3] = [
-    (
-        "plays_track",
-        "CREATE INDEX IF NOT EXISTS plays_track ON plays (track_id, user_id, ended_at, ms_played)",
-    ),
     (
         "tracks_lower_name",
         "CREATE INDEX IF NOT EXISTS tracks_lower_name ON tracks (LOWER(name))",
@@ -40,12 +40,17 @@ const DEFERRED: [(&str, &str); 3] = [
         "tracks_album",
         "CREATE INDEX IF NOT EXISTS tracks_album ON tracks (album_id)",
     ),
+    (
+        "plays_track",
+        "CREATE INDEX IF NOT EXISTS plays_track ON plays (track_id, user_id, ended_at, ms_played)",
+    ),
 ];
 
-/// How long PostgreSQL may wait for the table locks that dropping the indexes takes; while
-/// the drop waits, new questions queue behind it. An import that cannot have them keeps the
-/// indexes.
-const DROP_LOCK_TIMEOUT: &str = "2s";
+/// How long PostgreSQL may wait for the table locks that dropping the indexes takes. While
+/// the drop waits, new questions queue behind it; and it is shorter than PostgreSQL's deadlock
+/// check (`deadlock_timeout`, 1 s by default), so a drop waiting on a running question gives up
+/// before either could be picked as a deadlock's victim. The import then keeps the indexes.
+const DROP_LOCK_TIMEOUT: &str = "500ms";
 
 /// The plays the table holds at most: its highest id, read from the primary key at once,
 /// where counting rows reads them all.
@@ -54,15 +59,18 @@ const STORED_PLAYS: &str = "SELECT COALESCE(MAX(id), 0) FROM plays";
 impl WriterConnection {
     /// Drops the deferred indexes when the import about to run brings more plays
     /// (`expected_plays`, an estimate that errs low) than the table holds: building them
-    /// afterwards is then cheaper. Returns whether it did; the caller then owes a
-    /// [`build_deferred_indexes`] when the import ends, failed or not.
+    /// afterwards is then cheaper. Returns whether the caller owes a
+    /// [`build_deferred_indexes`] when the import ends, failed or not: after dropping them,
+    /// and also when some were missing already (an import died before building them, or
+    /// another one is running: whichever ends first builds them, the other finds them).
+    ///
+    /// Deferring only saves time: when the drop cannot be had (PostgreSQL: the tables busy
+    /// for over [`DROP_LOCK_TIMEOUT`], a deadlock), the indexes are kept up to date instead.
     ///
     /// [`build_deferred_indexes`]: Self::build_deferred_indexes
     pub async fn defer_indexes(&mut self, expected_plays: u64) -> Result<bool> {
         let present = self.present_indexes().await?;
         if present.len() < DEFERRED.len() {
-            // An import died before building them, or another one is running: this one
-            // builds them at its end too (whichever ends first builds, the other finds them).
             self.defers_indexes = true;
             return Ok(true);
         }
@@ -81,48 +89,8 @@ impl WriterConnection {
         if stored.max(0) as u64 >= expected_plays {
             return Ok(false);
         }
-        let mut statements: String = present
-            .iter()
-            .map(|name| format!("DROP INDEX IF EXISTS {name};"))
-            .collect();
-        statements.push_str(&lease_statement(now_ms()));
-        // One transaction: all are dropped, with the lease, or none.
-        let dropped = match &mut self.held {
-            Held::Sqlite(conn) => {
-                let statements = format!("BEGIN IMMEDIATE; {statements} COMMIT;");
-                let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
-                    .execute(&mut **conn)
-                    .await
-                    .map(drop);
-                if dropped.is_err() {
-                    // The failed list left its transaction open: the first error is kept.
-                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut **conn).await;
-                }
-                dropped
-            }
-            Held::Postgres(conn) => {
-                let statements = format!(
-                    "BEGIN; SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'; {statements} COMMIT;"
-                );
-                let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
-                    .execute(&mut **conn)
-                    .await
-                    .map(drop);
-                if dropped.is_err() {
-                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut **conn).await;
-                }
-                dropped
-            }
-        };
-        if let Err(err) = dropped {
-            let busy = err
-                .as_database_error()
-                .and_then(|e| e.code())
-                .is_some_and(|code| code == "55P03");
-            if !busy {
-                return Err(err.into());
-            }
-            tracing::info!("indexes kept up to date row by row: their tables were busy");
+        if let Err(err) = self.drop_indexes(&present).await {
+            tracing::warn!(%err, "indexes kept up to date row by row: they could not be dropped");
             return Ok(false);
         }
         tracing::info!(
@@ -133,6 +101,27 @@ impl WriterConnection {
         );
         self.defers_indexes = true;
         Ok(true)
+    }
+
+    /// Drops `indexes` and stores the lease, all or nothing, in a transaction that takes
+    /// turns with listen writers. (A transaction sqlx knows of: one begun by hand in a list of
+    /// statements would stay open on the pooled connection if the import were cancelled.)
+    async fn drop_indexes(&mut self, indexes: &[&str]) -> Result<()> {
+        let mut statements: String = indexes
+            .iter()
+            .map(|name| format!("DROP INDEX IF EXISTS {name};"))
+            .collect();
+        statements.push_str(&lease_statement(now_ms()));
+        let mut tx = self.begin_for_user(LISTENS_LOCK, ALL_USERS).await?;
+        if let Tx::Postgres(conn) = &mut tx {
+            let timeout = format!("SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(timeout))
+                .execute(&mut **conn)
+                .await?;
+        }
+        let statements = sqlx::AssertSqlSafe(statements);
+        on_tx!(&mut tx, conn => sqlx::raw_sql(statements).execute(&mut **conn).await.map(drop))?;
+        tx.commit().await
     }
 
     /// Builds every deferred index that does not exist.
@@ -208,33 +197,35 @@ impl WriterConnection {
 /// Builds an index sorting through a temporary file with a small cache: SQLite sorts in memory
 /// up to the page cache's size otherwise (this store's 64 MB, with `temp_store = MEMORY` for
 /// the rest), which for a million plays took twice as long (1.7 s against 0.75 s, the small
-/// runs merging faster) and ~120 MB more memory. Where no temporary folder can be written, it
-/// sorts in memory after all. The connection's own settings are put back.
+/// runs merging faster) and ~120 MB more memory. Where no temporary file can be written, it
+/// sorts in memory after all. The connection, its settings changed, is closed rather than
+/// handed back to the pool, whatever happens (a cancelled import included).
 async fn build_on_sqlite(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut PoolConnection<Sqlite>,
     create: &'static str,
 ) -> Result<(), sqlx::Error> {
-    let cache_size: i64 = sqlx::query_scalar("PRAGMA cache_size")
-        .fetch_one(&mut *conn)
+    conn.close_on_drop();
+    sqlx::raw_sql("PRAGMA cache_size = -4096; PRAGMA temp_store = FILE")
+        .execute(&mut **conn)
         .await?;
-    let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
-        .fetch_one(&mut *conn)
-        .await?;
-    let settings = |cache_size: i64, temp_store: i64| {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "PRAGMA cache_size = {cache_size}; PRAGMA temp_store = {temp_store}"
-        )))
+    let built = sqlx::raw_sql(create).execute(&mut **conn).await;
+    let Err(err) = built else {
+        return Ok(());
     };
-    const SMALL_CACHE: i64 = -4096; // KiB
-    const TEMP_FILE: i64 = 1;
-    settings(SMALL_CACHE, TEMP_FILE).execute(&mut *conn).await?;
-    let mut built = sqlx::raw_sql(create).execute(&mut *conn).await;
-    settings(cache_size, temp_store).execute(&mut *conn).await?;
-    if let Err(err) = &built {
-        tracing::info!(%err, "an index could not be sorted in a temporary file: sorting in memory");
-        built = sqlx::raw_sql(create).execute(&mut *conn).await;
+    // SQLITE_IOERR, SQLITE_FULL and SQLITE_CANTOPEN, with their extended codes.
+    let temp_file_failed = err
+        .as_database_error()
+        .and_then(|e| e.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 10 | 13 | 14));
+    if !temp_file_failed {
+        return Err(err);
     }
-    built.map(drop)
+    tracing::info!(%err, "an index could not be sorted in a temporary file: sorting in memory");
+    sqlx::raw_sql("PRAGMA temp_store = MEMORY")
+        .execute(&mut **conn)
+        .await?;
+    sqlx::raw_sql(create).execute(&mut **conn).await.map(drop)
 }
 
 /// The statement storing the lease of an import that builds the deferred indexes, from `now`.
@@ -257,8 +248,9 @@ const CLEAR_LEASE: &str = "DELETE FROM app_state WHERE key = 'indexes_deferred_u
 
 impl Store {
     /// Builds the deferred indexes if an import that dropped them died before building them
-    /// and its lease has run out.
-    pub(crate) async fn restore_deferred_indexes(&self) -> Result<()> {
+    /// and its lease has run out. Every process does this when it opens the store, and the
+    /// collector once a cycle.
+    pub async fn restore_deferred_indexes(&self) -> Result<()> {
         let mut connection = self.writer_connection().await?;
         if connection.present_indexes().await?.len() == DEFERRED.len() {
             return Ok(());

@@ -111,9 +111,9 @@ struct Merge {
 }
 
 /// PostgreSQL advisory-lock namespace of listen writers (see `Store::begin_for_user`).
-const LISTENS_LOCK: i32 = 0x4C53;
+pub(crate) const LISTENS_LOCK: i32 = 0x4C53;
 /// The advisory-lock key listen writers share (see [`Store::listen_writer`]).
-const ALL_USERS: UserId = UserId(0);
+pub(crate) const ALL_USERS: UserId = UserId(0);
 
 /// Writes listens of one user inside one transaction. Dropped without [`ListenWriter::commit`],
 /// nothing it wrote is kept — not even catalogue ids in the cache.

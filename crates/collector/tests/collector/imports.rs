@@ -216,3 +216,26 @@ store_test!(
         );
     }
 );
+
+store_test!(
+    a_cycle_builds_indexes_an_import_left_dropped_once_its_lease_has_run_out,
+    |db| {
+        let store = &db.store;
+        let migrated = store.index_definitions().await.unwrap();
+        let mut connection = store.writer_connection().await.unwrap();
+        assert!(connection.defer_indexes(1_000).await.unwrap());
+        // The import dies: its connection goes, the indexes stay dropped.
+        drop(connection);
+        let collector = import_only_collector(store);
+
+        // While the lease runs, the import may still be at work: the cycle leaves them.
+        collector.run_once().await.unwrap();
+        assert_ne!(store.index_definitions().await.unwrap(), migrated);
+        store
+            .set_app_state("indexes_deferred_until", "0")
+            .await
+            .unwrap();
+        collector.run_once().await.unwrap();
+        assert_eq!(store.index_definitions().await.unwrap(), migrated);
+    }
+);

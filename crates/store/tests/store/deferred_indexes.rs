@@ -3,7 +3,7 @@
 
 use crate::listens::{T0, listen, write};
 use spotify_history_core::Source;
-use spotify_history_store::Store;
+use spotify_history_store::{CatalogCache, Store};
 use spotify_history_testkit::store_test;
 
 const DEFERRED: [&str; 3] = ["plays_track", "tracks_lower_name", "tracks_album"];
@@ -118,3 +118,47 @@ store_test!(
         );
     }
 );
+
+store_test!(each_transaction_of_an_import_renews_its_lease, |db| {
+    let store = &db.store;
+    let user = store.create_user("ann", None).await.unwrap().id;
+    let mut connection = store.writer_connection().await.unwrap();
+    assert!(connection.defer_indexes(1_000).await.unwrap());
+    let lease = || async {
+        let until = store.app_state("indexes_deferred_until").await.unwrap();
+        until.unwrap().parse::<i64>().unwrap()
+    };
+    let now = jiff::Timestamp::now().as_millisecond();
+    assert!(lease().await > now + 10 * 60 * 1000, "a lease of minutes");
+
+    // An import slower than its lease so far: its next transaction renews it.
+    store
+        .set_app_state("indexes_deferred_until", "0")
+        .await
+        .unwrap();
+    let mut cache = CatalogCache::default();
+    let mut writer = connection
+        .listen_writer(user, None, &mut cache)
+        .await
+        .unwrap();
+    let listens = [listen(
+        Source::ExtendedExport,
+        T0,
+        "Abba",
+        "Song",
+        Some(200_000),
+    )];
+    writer.write(&listens).await.unwrap();
+    writer.commit().await.unwrap();
+    assert!(lease().await > now + 10 * 60 * 1000);
+    // So a process opening the store meanwhile leaves the indexes to the import...
+    store.migrate().await.unwrap();
+    assert!(present(store).await.is_empty());
+    // ...which builds them, and gives the lease up.
+    connection.build_deferred_indexes().await.unwrap();
+    assert_eq!(present(store).await.len(), DEFERRED.len());
+    assert_eq!(
+        store.app_state("indexes_deferred_until").await.unwrap(),
+        None
+    );
+});
