@@ -16,6 +16,26 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// Leaves the database as an import leaves it that dropped the indexes it builds at its
+    /// end and then died: indexes gone, its lease held. Returns every index definition from
+    /// before, to compare with once they are built again.
+    pub async fn indexes_left_dropped_by_a_dead_import(&self) -> Vec<(String, String)> {
+        let migrated = self
+            .store
+            .index_definitions()
+            .await
+            .expect("index definitions");
+        let mut connection = self.store.writer_connection().await.expect("a connection");
+        let deferred = connection
+            .defer_indexes(1_000)
+            .await
+            .expect("indexes dropped");
+        assert!(deferred, "an empty table defers its indexes");
+        // The import dies here: its connection goes, the indexes are not built.
+        drop(connection);
+        migrated
+    }
+
     /// A fresh SQLite database in a temporary folder.
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("create a temporary folder");

@@ -221,11 +221,7 @@ store_test!(
     a_cycle_builds_indexes_an_import_left_dropped_once_its_lease_has_run_out,
     |db| {
         let store = &db.store;
-        let migrated = store.index_definitions().await.unwrap();
-        let mut connection = store.writer_connection().await.unwrap();
-        assert!(connection.defer_indexes(1_000).await.unwrap());
-        // The import dies: its connection goes, the indexes stay dropped.
-        drop(connection);
+        let migrated = db.indexes_left_dropped_by_a_dead_import().await;
         let collector = import_only_collector(store);
 
         // While the lease runs, the import may still be at work: the cycle leaves them.

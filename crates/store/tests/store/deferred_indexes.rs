@@ -68,11 +68,7 @@ store_test!(
     indexes_an_import_left_dropped_are_built_by_the_next_import,
     |db| {
         let store = &db.store;
-        let migrated = store.index_definitions().await.unwrap();
-        let mut connection = store.writer_connection().await.unwrap();
-        assert!(connection.defer_indexes(1_000).await.unwrap());
-        // The import dies here: its connection goes, the indexes are not built.
-        drop(connection);
+        let migrated = db.indexes_left_dropped_by_a_dead_import().await;
         assert!(present(store).await.is_empty());
 
         // The next import, however small, owes them.
@@ -87,10 +83,7 @@ store_test!(
     indexes_an_import_left_dropped_are_built_when_its_lease_has_run_out,
     |db| {
         let store = &db.store;
-        let migrated = store.index_definitions().await.unwrap();
-        let mut connection = store.writer_connection().await.unwrap();
-        assert!(connection.defer_indexes(1_000).await.unwrap());
-        drop(connection);
+        let migrated = db.indexes_left_dropped_by_a_dead_import().await;
         // Or it died while building them, one of three done.
         // (From a connection of its own: a pooled SQLite connection that has not read since
         // the drop still has the index in its copy of the schema.)
