@@ -197,15 +197,17 @@ impl WriterConnection {
 /// Builds an index sorting through a temporary file with a small cache: SQLite sorts in memory
 /// up to the page cache's size otherwise (this store's 64 MB, with `temp_store = MEMORY` for
 /// the rest), which for a million plays took twice as long (1.7 s against 0.75 s, the small
-/// runs merging faster) and ~120 MB more memory. Where no temporary file can be written, it
-/// sorts in memory after all. The connection, its settings changed, is closed rather than
-/// handed back to the pool, whatever happens (a cancelled import included).
+/// runs merging faster) and ~120 MB more memory. Two helper threads sort runs meanwhile (the
+/// parser's core is idle by then): 0.46–0.57 s against 0.62–0.84 s without, in the `sqlite3`
+/// shell. Where no temporary file can be written, it sorts in memory after all. The
+/// connection, its settings changed, is closed rather than handed back to the pool, whatever
+/// happens (a cancelled import included).
 async fn build_on_sqlite(
     conn: &mut PoolConnection<Sqlite>,
     create: &'static str,
 ) -> Result<(), sqlx::Error> {
     conn.close_on_drop();
-    sqlx::raw_sql("PRAGMA cache_size = -4096; PRAGMA temp_store = FILE")
+    sqlx::raw_sql("PRAGMA cache_size = -2048; PRAGMA temp_store = FILE; PRAGMA threads = 2")
         .execute(&mut **conn)
         .await?;
     let built = sqlx::raw_sql(create).execute(&mut **conn).await;
