@@ -23,6 +23,18 @@ macro_rules! on_tx {
 }
 pub(crate) use on_tx;
 
+/// Runs the same body on a [`WriterConnection`]'s connection, whichever backend it is
+/// (`&mut **conn` is the executor).
+macro_rules! on_held {
+    ($held:expr, $conn:ident => $body:expr) => {
+        match $held {
+            $crate::transaction::Held::Sqlite($conn) => $body,
+            $crate::transaction::Held::Postgres($conn) => $body,
+        }
+    };
+}
+pub(crate) use on_held;
+
 impl Tx<'_> {
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
