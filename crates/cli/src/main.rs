@@ -9,6 +9,13 @@ use clap::{Parser, Subcommand};
 use settings::Settings;
 use std::process::ExitCode;
 
+/// mimalloc rather than the system's malloc: an import allocates each record's strings on the
+/// parser's thread and frees them on the writer's, and glibc's malloc spent about a seventh of
+/// the import's CPU time on that (`malloc_consolidate`, `unlink_chunk`); with mimalloc a
+/// million-record import into SQLite runs 10–15% faster in alternating runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "spotify-history",
