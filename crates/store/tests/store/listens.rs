@@ -479,3 +479,62 @@ store_test!(an_uncommitted_writer_leaves_nothing_behind, |db| {
         (2, 2, 2)
     );
 });
+
+store_test!(
+    catalogue_rows_old_and_new_in_one_batch_each_keep_their_own_ids,
+    |db| {
+        let store = &db.store;
+        let user = store.create_user("ann", None).await.unwrap().id;
+        let artist_of = |track: usize| match track {
+            0..80 => format!("Artist {}", track % 7),
+            _ => format!("New artist {}", track % 5),
+        };
+        let listen_of = |track: usize, ended_at: i64| {
+            let (artist, name) = (artist_of(track), format!("Song {track}"));
+            listen(
+                Source::ExtendedExport,
+                ended_at,
+                &artist,
+                &name,
+                Some(60_000),
+            )
+        };
+        // Every other track of the first 80 exists before the batch.
+        let earlier: Vec<KeyedListen> = (0..80)
+            .step_by(2)
+            .map(|track| listen_of(track, T0 + track as i64 * 300_000))
+            .collect();
+        assert_eq!(write(store, user, &earlier).await, outcome(40, 0, 0));
+        // A new import (nothing cached) brings 150 tracks twice: the existing ones fall in the
+        // first statement of 128 rows, the last 22 are all new (statements of 8 and of 1 row).
+        let later: Vec<KeyedListen> = (0..300)
+            .map(|i| listen_of(i % 150, T0 + 1_000_000_000 + i as i64 * 300_000))
+            .collect();
+        assert_eq!(write(store, user, &later).await, outcome(300, 0, 0));
+
+        let stored = store.stored_listens(user).await.unwrap();
+        assert_eq!(stored.len(), 340);
+        for play in &stored {
+            let track: usize = play.track_name["Song ".len()..].parse().unwrap();
+            let artist = artist_of(track);
+            assert_eq!(
+                (
+                    play.track_key.as_str(),
+                    play.artist_names.as_deref(),
+                    play.album_key.as_deref(),
+                    play.album_name.as_deref(),
+                ),
+                (
+                    format!("spotify:track:Song{track}").as_str(),
+                    Some(artist.as_str()),
+                    Some(format!("local:album:{artist}").as_str()),
+                    Some(format!("{artist} album").as_str()),
+                ),
+                "play at {}",
+                play.ended_at
+            );
+        }
+        let totals = store.listen_totals(user).await.unwrap();
+        assert_eq!((totals.distinct_tracks, totals.distinct_artists), (150, 12));
+    }
+);
