@@ -7,6 +7,8 @@ use crate::bulk::{self, KeyIds, TrackRow};
 use crate::listens::KeyedListen;
 use crate::transaction::Tx;
 use rustc_hash::{FxHashMap, FxHashSet};
+use spotify_history_core::ListenKeys;
+use std::sync::Arc;
 
 /// Catalogue ids already known to this import (or collector run), by key.
 #[derive(Debug, Default)]
@@ -14,6 +16,8 @@ pub struct CatalogCache {
     artists: Ids,
     albums: Ids,
     tracks: Ids,
+    /// Track ids by the listens' shared keys (see [`TracksByKeys`]).
+    tracks_by_keys: TracksByKeys,
 }
 
 impl CatalogCache {
@@ -36,7 +40,39 @@ impl CatalogCache {
                 ids.ids.remove(&key);
             }
         }
+        self.tracks_by_keys.0.clear();
     }
+
+    /// The track id of a listen with these keys, if known.
+    fn track_id(&mut self, keys: &Arc<ListenKeys>) -> Option<i64> {
+        let address = Arc::as_ptr(keys) as usize;
+        if let Some((_, id)) = self.tracks_by_keys.0.get(&address) {
+            return Some(*id);
+        }
+        let id = *self.tracks.get(&keys.track)?;
+        if self.tracks_by_keys.0.len() >= TracksByKeys::MAX_ENTRIES {
+            self.tracks_by_keys.0.clear();
+        }
+        self.tracks_by_keys
+            .0
+            .insert(address, (Arc::clone(keys), id));
+        Some(id)
+    }
+}
+
+/// Track ids by the address of the listens' shared [`ListenKeys`]: an import gives every
+/// listen of an item the same keys, so finding a known track's id hashes one number instead
+/// of the track's key text, whose comparison also reads the text from wherever it lies in
+/// memory (a third of the writer's time per batch). Each entry holds its keys, so their
+/// address cannot be given to other keys while it is in here; entries are only ids the
+/// text-keyed map holds, and are dropped with them.
+#[derive(Debug, Default)]
+struct TracksByKeys(FxHashMap<usize, (Arc<ListenKeys>, i64)>);
+
+impl TracksByKeys {
+    /// Entries kept before the map starts over: bounds the keys it keeps alive (the parser's
+    /// own memo keeps at most 100,000).
+    const MAX_ENTRIES: usize = 200_000;
 }
 
 /// Ids by key, those learnt in the open transaction included; `pending` names those, to be
@@ -74,7 +110,7 @@ pub(crate) async fn resolve_catalog(
     // Most listens are of tracks seen before, whose artists and album were resolved with them.
     let known: Vec<Option<i64>> = listens
         .iter()
-        .map(|keyed| cache.tracks.get(&keyed.keys.track).copied())
+        .map(|keyed| cache.track_id(&keyed.keys))
         .collect();
     let unknown: Vec<&KeyedListen> = listens
         .iter()

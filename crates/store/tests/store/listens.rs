@@ -538,3 +538,46 @@ store_test!(
         assert_eq!((totals.distinct_tracks, totals.distinct_artists), (150, 12));
     }
 );
+
+store_test!(
+    listens_sharing_keys_get_no_track_id_of_a_rolled_back_batch,
+    |db| {
+        let store = &db.store;
+        let user = store.create_user("ann", None).await.unwrap().id;
+        // An import shares one `ListenKeys` among every listen of an item.
+        let first = listen(Source::ExtendedExport, T0, "Björk", "Joga", Some(200_000));
+        let again = |ended_at: i64| KeyedListen {
+            listen: NewListen {
+                ended_at: EndedAt(ended_at),
+                ..first.listen.clone()
+            },
+            keys: std::sync::Arc::clone(&first.keys),
+        };
+        let mut cache = CatalogCache::default();
+        {
+            let mut writer = store.listen_writer(user, None, &mut cache).await.unwrap();
+            assert_eq!(
+                writer.write(&[first.clone()]).await.unwrap(),
+                outcome(1, 0, 0)
+            );
+            // Found by its keys now, with the id of a row that is about to be rolled back.
+            let second = again(T0 + 300_000);
+            assert_eq!(writer.write(&[second]).await.unwrap(), outcome(1, 0, 0));
+        }
+        // Another track created first may be given the rolled-back row's id again.
+        let other = listen(Source::ExtendedExport, T0, "Sigur Rós", "Hoppípolla", None);
+        let mut writer = store.listen_writer(user, None, &mut cache).await.unwrap();
+        let third = again(T0 + 600_000);
+        assert_eq!(
+            writer.write(&[other, third]).await.unwrap(),
+            outcome(2, 0, 0)
+        );
+        writer.commit().await.unwrap();
+        let stored = store.stored_listens(user).await.unwrap();
+        let plays: Vec<(i64, &str)> = stored
+            .iter()
+            .map(|play| (play.ended_at, play.track_name.as_str()))
+            .collect();
+        assert_eq!(plays, [(T0, "Hoppípolla"), (T0 + 600_000, "Joga")]);
+    }
+);
