@@ -139,9 +139,12 @@ impl<'c> ListenWriter<'c> {
         // Ids learnt in a transaction that never committed point at rows that do not exist.
         cache.forget_pending();
         match &mut tx {
-            // The catalogue's foreign keys are checked at commit: checked per statement, a
-            // statement that could fail one makes SQLite copy each page it changes into a
-            // statement journal first (a tenth of the tracks insert).
+            // The catalogue's foreign keys are checked at commit, not per statement. A
+            // multi-row insert into tracks or credits still copies each page it changes into
+            // a statement journal first (~4% of SQLite's thread in a first import): SQLite
+            // does so for any foreign key not declared DEFERRABLE, whatever this pragma says
+            // (`fkLookupParent` in sqlite3.c), and declaring them so means rebuilding both
+            // tables.
             Tx::Sqlite(conn) => {
                 sqlx::raw_sql("PRAGMA defer_foreign_keys = ON")
                     .execute(&mut **conn)

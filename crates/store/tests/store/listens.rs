@@ -557,7 +557,7 @@ store_test!(
         {
             let mut writer = store.listen_writer(user, None, &mut cache).await.unwrap();
             assert_eq!(
-                writer.write(&[first.clone()]).await.unwrap(),
+                writer.write(std::slice::from_ref(&first)).await.unwrap(),
                 outcome(1, 0, 0)
             );
             // Found by its keys now, with the id of a row that is about to be rolled back.
