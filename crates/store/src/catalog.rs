@@ -31,7 +31,6 @@ impl CatalogCache {
         for ids in [&mut self.artists, &mut self.albums, &mut self.tracks] {
             ids.pending.clear();
         }
-        self.tracks_by_keys.forget_unused();
     }
 
     /// The transaction that learnt the pending ids did not commit: drop them.
@@ -74,11 +73,6 @@ impl TracksByKeys {
     /// Entries kept before the map starts over: bounds the keys it keeps alive (the parser's
     /// own memo keeps at most 100,000).
     const MAX_ENTRIES: usize = 200_000;
-
-    /// Drops the entries of keys nothing else holds any more: no listen will come with them.
-    fn forget_unused(&mut self) {
-        self.0.retain(|_, (keys, _)| Arc::strong_count(keys) > 1);
-    }
 }
 
 /// Ids by key, those learnt in the open transaction included; `pending` names those, to be
@@ -230,36 +224,4 @@ async fn create_catalog(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn keys(track: &str) -> Arc<ListenKeys> {
-        Arc::new(ListenKeys {
-            track: track.into(),
-            album: None,
-            artists: Vec::new(),
-            match_key: 0,
-        })
-    }
-
-    #[test]
-    fn a_commit_lets_go_of_keys_no_listen_holds_any_more() {
-        let mut cache = CatalogCache::default();
-        cache.tracks.extend(vec![
-            ("spotify:track:a".into(), 1),
-            ("spotify:track:b".into(), 2),
-        ]);
-        let (held, gone) = (keys("spotify:track:a"), keys("spotify:track:b"));
-        assert_eq!(cache.track_id(&held), Some(1));
-        assert_eq!(cache.track_id(&gone), Some(2));
-        drop(gone);
-        cache.keep_pending();
-        let kept: Vec<i64> = cache.tracks_by_keys.0.values().map(|(_, id)| *id).collect();
-        assert_eq!(kept, [1]);
-        // Ids are still found by key text.
-        assert_eq!(cache.track_id(&keys("spotify:track:b")), Some(2));
-    }
 }
