@@ -33,7 +33,9 @@ impl CatalogCache {
         }
     }
 
-    /// The transaction that learnt the pending ids did not commit: drop them.
+    /// The transaction that learnt the pending ids did not commit: drop them. Called as every
+    /// transaction starts too, so ids found by keys last one transaction at most (an import's
+    /// parser keys each transaction's listens anew).
     pub(crate) fn forget_pending(&mut self) {
         for ids in [&mut self.artists, &mut self.albums, &mut self.tracks] {
             for key in ids.pending.drain(..) {
@@ -65,13 +67,14 @@ impl CatalogCache {
 /// of the track's key text, whose comparison also reads the text from wherever it lies in
 /// memory (a third of the writer's time per batch). Each entry holds its keys, so their
 /// address cannot be given to other keys while it is in here; entries are only ids the
-/// text-keyed map holds, and are dropped with them.
+/// text-keyed map holds, and the map is emptied whenever ids may have gone from that one
+/// ([`CatalogCache::forget_pending`]).
 #[derive(Debug, Default)]
 struct TracksByKeys(FxHashMap<usize, (Arc<ListenKeys>, i64)>);
 
 impl TracksByKeys {
-    /// Entries kept before the map starts over: bounds the keys it keeps alive (the parser's
-    /// own memo keeps at most 100,000).
+    /// Entries kept before the map starts over: bounds the keys it keeps alive within one
+    /// transaction (the parser's own memo keeps at most 100,000).
     const MAX_ENTRIES: usize = 200_000;
 }
 

@@ -1,6 +1,7 @@
-//! What tables, columns and indexes the database has, as the engine itself reports them. Used
-//! by the parity test that keeps the SQLite and PostgreSQL migrations equal, and by the tests
-//! of indexes an import drops and builds again.
+//! What tables, columns, indexes and triggers the database has, as the engine itself reports
+//! them. Used by the parity test that keeps the SQLite and PostgreSQL migrations equal, by the
+//! tests of indexes an import drops and builds again, and by the test that keeps the
+//! catalogue's inserts free of triggers (see `bulk::insert_rows`).
 
 use crate::row::RowExt;
 use crate::{Result, Store, on_pool};
@@ -50,6 +51,27 @@ impl Store {
 }
 
 impl Store {
+    /// Every trigger, as `(table, trigger name)`, sorted.
+    pub async fn triggers(&self) -> Result<Vec<(String, String)>> {
+        let sql = match self.backend() {
+            crate::BackendKind::Sqlite => {
+                "SELECT tbl_name AS table_name, name FROM sqlite_master WHERE type = 'trigger'"
+            }
+            crate::BackendKind::Postgres => {
+                "SELECT DISTINCT event_object_table::text AS table_name, trigger_name::text AS name
+                 FROM information_schema.triggers WHERE trigger_schema = current_schema()"
+            }
+        };
+        let mut triggers = on_pool!(self, pool => {
+            let rows = sqlx::query(sql).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| Ok((row.text("table_name")?, row.text("name")?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        triggers.sort();
+        Ok(triggers)
+    }
+
     /// Every index the migrations created (not those the engine makes for keys), as
     /// `(name, definition)` in the engine's own words, sorted by name.
     pub async fn index_definitions(&self) -> Result<Vec<(String, String)>> {

@@ -126,9 +126,10 @@ async fn measure(
     Ok(report)
 }
 
-/// Hands freed heap back to the system, so the peak measured next is the import's own:
+/// Hands freed heap back to the system, so the peak measured next is mostly the import's own:
 /// mimalloc (the binary's allocator) and glibc's malloc (SQLite's) keep freed memory in the
-/// process for a while otherwise.
+/// process for a while otherwise. Best effort: mimalloc collects this thread's free pages and
+/// purges its shared arenas, but other threads keep the free pages they hold.
 fn release_freed_memory() {
     // SAFETY: mi_collect only frees memory no allocation uses; it takes no pointers.
     unsafe {
