@@ -605,3 +605,84 @@ store_test!(catalogue_tables_have_no_triggers, |db| {
         "{triggers:?}"
     );
 });
+
+store_test!(
+    texts_of_a_play_are_stored_exactly_whatever_their_characters,
+    |db| {
+        let store = &db.store;
+        let user = store.create_user("ann", None).await.unwrap().id;
+        // PostgreSQL receives plays as COPY text: tabs, line breaks and backslashes are escaped,
+        // and `\N` spelled out is a text, not NULL.
+        let platforms = [
+            "tab\there",
+            "line\nbreak\r\nand return",
+            r"back\slash \N \\ \t",
+            r"\N",
+            "Sigur Rós – 坂本龍一 🎹",
+            "",
+        ];
+        let listens: Vec<KeyedListen> = platforms
+            .iter()
+            .enumerate()
+            .map(|(i, platform)| {
+                let mut keyed = listen(
+                    Source::ExtendedExport,
+                    T0 + i as i64 * 300_000,
+                    "Björk",
+                    "Joga",
+                    Some(1_000),
+                );
+                keyed.listen.details = PlayDetails {
+                    platform: Some((*platform).into()),
+                    conn_country: (i % 2 == 0).then(|| "IS".into()),
+                    reason_start: Some("trackdone".into()),
+                    reason_end: None,
+                    shuffle: Some(i % 2 == 0),
+                    skipped: None,
+                    offline: Some(true),
+                    incognito: Some(false),
+                };
+                keyed
+            })
+            .collect();
+        assert_eq!(
+            write(store, user, &listens).await,
+            outcome(platforms.len() as u64, 0, 0)
+        );
+        let stored = store.stored_listens(user).await.unwrap();
+        let got: Vec<_> = stored
+            .iter()
+            .map(|play| {
+                (
+                    play.platform.as_deref(),
+                    play.conn_country.as_deref(),
+                    play.reason_start.as_deref(),
+                    play.reason_end.as_deref(),
+                    play.shuffle,
+                    play.skipped,
+                    play.offline,
+                    play.incognito,
+                    play.ms_played,
+                )
+            })
+            .collect();
+        let expected: Vec<_> = platforms
+            .iter()
+            .enumerate()
+            .map(|(i, platform)| {
+                (
+                    Some(*platform),
+                    (i % 2 == 0).then_some("IS"),
+                    Some("trackdone"),
+                    None,
+                    Some(i % 2 == 0),
+                    None,
+                    Some(true),
+                    Some(false),
+                    Some(1_000),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected);
+    }
+);
