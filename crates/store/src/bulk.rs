@@ -5,8 +5,7 @@
 //! `VALUES` lists of a few fixed sizes ([`VALUES_CHUNKS`]), each prepared once per connection:
 //! bound values go straight into the B-trees, with nothing to encode or unpack (rows sent as
 //! one JSON array and unpacked with `jsonb_each` took twice as long). PostgreSQL receives one
-//! array per column (`UNNEST`), one statement per batch; plays, the most rows by far, come as
-//! one `COPY` per batch.
+//! array per column (`UNNEST`), one statement per batch.
 //!
 //! SQLite's statements say `INSERT OR IGNORE` rather than `ON CONFLICT (...) DO NOTHING`: a
 //! multi-row upsert that might abort halfway makes SQLite copy every page it changes into a
@@ -24,11 +23,11 @@ use crate::Result;
 use crate::listens::clamp_ms;
 use crate::row::RowExt;
 use crate::transaction::Tx;
-use spotify_history_core::NewListen;
+use spotify_history_core::{NewListen, PlayDetails};
 use sqlx::Arguments;
 use sqlx::sqlite::SqliteArguments;
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// Rows per SQLite `VALUES` statement, largest first: a batch takes a few big statements and
 /// a handful of small ones for its remainder, and each size stays prepared on the connection.
@@ -355,9 +354,9 @@ pub(crate) async fn ids_by_key(tx: &mut Tx<'_>, table: Catalogue, keys: &[&str])
 }
 
 /// Inserts plays; returns how many were new. The caller leaves out listens already stored or
-/// repeated within `rows`: PostgreSQL's `COPY` fails on an identity that is taken (it has no
-/// `ON CONFLICT`, which cost an insert a quarter of its time anyway: every row inserted
-/// speculatively and confirmed), SQLite's insert keeps the first of two equal listens.
+/// repeated within `rows`: PostgreSQL's insert fails on an identity that is taken (an
+/// `ON CONFLICT` clause costs a quarter of the statement's time: every row is inserted
+/// speculatively and confirmed), SQLite's keeps the first of two equal listens.
 pub(crate) async fn insert_plays(
     tx: &mut Tx<'_>,
     user: i64,
@@ -396,84 +395,42 @@ pub(crate) async fn insert_plays(
             inserted
         }
         Tx::Postgres(conn) => {
-            // COPY: the rows go straight into the table. An `INSERT ... SELECT FROM UNNEST` of
-            // one array per column made the server unpack the arrays and gather their
-            // elements into a tuple store first (COPY: +9% records/s in four alternating
-            // pairs). A COPY cancelled halfway leaves its connection unusable: sqlx's pool
-            // tests a connection given back and closes it then (`ping` on release).
-            let rows = play_copy_rows(user, import_job, plays);
-            let mut copy = conn
-                .copy_in_raw(
-                    "COPY plays (user_id, ended_at, track_id, ms_played, ms_played_estimated,
-                         source, sources, platform, conn_country, reason_start, reason_end,
-                         shuffle, skipped, offline, incognito, import_job_id) FROM STDIN",
-                )
-                .await?;
-            copy.send(rows).await?;
-            copy.finish().await?
+            let details = |f: fn(&PlayDetails) -> &Option<Arc<str>>| {
+                column(plays, move |(l, _)| f(&l.details).as_deref())
+            };
+            let flags =
+                |f: fn(&PlayDetails) -> Option<bool>| column(plays, move |(l, _)| f(&l.details));
+            sqlx::query(
+                "INSERT INTO plays (user_id, ended_at, track_id, ms_played, ms_played_estimated,
+                     source, sources, platform, conn_country, reason_start, reason_end, shuffle,
+                     skipped, offline, incognito, import_job_id)
+                 SELECT $1, e, t, m, est, s, s, p, c, rs, re, sh, sk, o, i, $2
+                 FROM UNNEST($3::int8[], $4::int8[], $5::int4[], $6::bool[], $7::int2[], $8::text[],
+                             $9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[],
+                             $14::bool[], $15::bool[])
+                      AS u(e, t, m, est, s, p, c, rs, re, sh, sk, o, i)",
+            )
+            .bind(user)
+            .bind(import_job)
+            .bind(column(plays, |(l, _)| l.ended_at.0))
+            .bind(column(plays, |&(_, track_id)| track_id))
+            .bind(column(plays, |(l, _)| l.ms_played.map(clamp_ms)))
+            .bind(column(plays, |(l, _)| l.ms_played_estimated))
+            .bind(column(plays, |(l, _)| l.source.bit()))
+            .bind(details(|d| &d.platform))
+            .bind(details(|d| &d.conn_country))
+            .bind(details(|d| &d.reason_start))
+            .bind(details(|d| &d.reason_end))
+            .bind(flags(|d| d.shuffle))
+            .bind(flags(|d| d.skipped))
+            .bind(flags(|d| d.offline))
+            .bind(flags(|d| d.incognito))
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
         }
     };
     Ok(inserted)
-}
-
-/// The plays as rows of `COPY ... FROM STDIN` in PostgreSQL's text format: columns split by
-/// tabs, `\N` for NULL, and backslash, tab, newline and carriage return escaped in texts.
-fn play_copy_rows(user: i64, import_job: Option<i64>, plays: &[(&NewListen, i64)]) -> Vec<u8> {
-    use std::io::Write;
-    fn text(out: &mut Vec<u8>, value: Option<&str>) {
-        let Some(value) = value else {
-            out.extend_from_slice(b"\\N\t");
-            return;
-        };
-        for byte in value.bytes() {
-            match byte {
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                other => out.push(other),
-            }
-        }
-        out.push(b'\t');
-    }
-    fn flag(out: &mut Vec<u8>, value: Option<bool>) {
-        out.extend_from_slice(match value {
-            Some(true) => b"t\t",
-            Some(false) => b"f\t",
-            None => b"\\N\t",
-        });
-    }
-    fn number(out: &mut Vec<u8>, value: Option<i64>) {
-        match value {
-            Some(value) => {
-                let _ = write!(out, "{value}\t");
-            }
-            None => out.extend_from_slice(b"\\N\t"),
-        }
-    }
-    let mut out = Vec::with_capacity(plays.len() * 128);
-    for &(listen, track_id) in plays {
-        let d = &listen.details;
-        number(&mut out, Some(user));
-        number(&mut out, Some(listen.ended_at.0));
-        number(&mut out, Some(track_id));
-        number(&mut out, listen.ms_played.map(|ms| i64::from(clamp_ms(ms))));
-        flag(&mut out, Some(listen.ms_played_estimated));
-        number(&mut out, Some(i64::from(listen.source.bit())));
-        number(&mut out, Some(i64::from(listen.source.bit())));
-        text(&mut out, d.platform.as_deref());
-        text(&mut out, d.conn_country.as_deref());
-        text(&mut out, d.reason_start.as_deref());
-        text(&mut out, d.reason_end.as_deref());
-        flag(&mut out, d.shuffle);
-        flag(&mut out, d.skipped);
-        flag(&mut out, d.offline);
-        flag(&mut out, d.incognito);
-        number(&mut out, import_job);
-        // The last column ends the row instead of a tab.
-        *out.last_mut().expect("a column was written") = b'\n';
-    }
-    out
 }
 
 /// Columns of a `plays` row as inserted.

@@ -611,8 +611,8 @@ store_test!(
     |db| {
         let store = &db.store;
         let user = store.create_user("ann", None).await.unwrap().id;
-        // PostgreSQL receives plays as COPY text: tabs, line breaks and backslashes are escaped,
-        // and `\N` spelled out is a text, not NULL.
+        // Texts with the characters bulk formats escape (tabs, line breaks, backslashes, `\N`
+        // spelled out, which is a text and not NULL) come back exactly.
         let platforms = [
             "tab\there",
             "line\nbreak\r\nand return",
@@ -684,5 +684,53 @@ store_test!(
             })
             .collect();
         assert_eq!(got, expected);
+    }
+);
+
+store_test!(
+    a_write_cancelled_at_any_point_leaves_every_connection_answering_correctly,
+    |db| {
+        // The collector drops an import whose lease it lost, whatever the import was sending:
+        // the connection must not go back to the pool out of step with the server (a plays
+        // `COPY` cancelled while finishing did that with sqlx 0.9, and later questions on the
+        // connection got the answers of earlier ones).
+        let store = &db.store;
+        let user = store.create_user("ann", None).await.unwrap().id;
+        let mut broken = Vec::new();
+        for round in 0..12_i64 {
+            let listens: Vec<KeyedListen> = (0..4_096)
+                .map(|i| {
+                    let ended_at = T0 + round * 10_000_000 + i * 1_000;
+                    listen(
+                        Source::ExtendedExport,
+                        ended_at,
+                        "Björk",
+                        "Joga",
+                        Some(1_000),
+                    )
+                })
+                .collect();
+            let patience = std::time::Duration::from_millis(1 + 2 * round as u64);
+            let mut cache = CatalogCache::default();
+            let write = store.write_listens(
+                ListenBatch {
+                    user,
+                    import_job: None,
+                    listens: &listens,
+                    checkpoint: None,
+                },
+                &mut cache,
+            );
+            let _ = tokio::time::timeout(patience, write).await;
+            // The pool tests a connection given back in a task of its own.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            for _ in 0..4 {
+                match store.get_user(user).await {
+                    Ok(found) if found.id == user => {}
+                    other => broken.push(format!("round {round}: {other:?}")),
+                }
+            }
+        }
+        assert!(broken.is_empty(), "{broken:#?}");
     }
 );
