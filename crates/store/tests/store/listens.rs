@@ -73,17 +73,19 @@ fn minute(ms: i64) -> i64 {
     ms - ms.rem_euclid(60_000)
 }
 
+/// `listens` of `user` as one batch, outside any import.
+fn batch(user: UserId, listens: &[KeyedListen]) -> ListenBatch<'_> {
+    ListenBatch {
+        user,
+        import_job: None,
+        listens,
+        checkpoint: None,
+    }
+}
+
 pub(crate) async fn write(store: &Store, user: UserId, listens: &[KeyedListen]) -> WriteOutcome {
     store
-        .write_listens(
-            ListenBatch {
-                user,
-                import_job: None,
-                listens,
-                checkpoint: None,
-            },
-            &mut CatalogCache::default(),
-        )
+        .write_listens(batch(user, listens), &mut CatalogCache::default())
         .await
         .expect("write listens")
 }
@@ -368,15 +370,7 @@ store_test!(large_batches_are_split_into_statements, |db| {
         .collect();
     let mut cache = CatalogCache::default();
     let first = store
-        .write_listens(
-            ListenBatch {
-                user,
-                import_job: None,
-                listens: &listens,
-                checkpoint: None,
-            },
-            &mut cache,
-        )
+        .write_listens(batch(user, &listens), &mut cache)
         .await
         .unwrap();
     assert_eq!(first, outcome(2_500, 0, 0));
@@ -395,15 +389,7 @@ store_test!(large_batches_are_split_into_statements, |db| {
     assert_eq!(totals.total_ms_played, (0..2_500).sum::<i64>());
     // Same listens with a warm cache: all duplicates.
     let again = store
-        .write_listens(
-            ListenBatch {
-                user,
-                import_job: None,
-                listens: &listens,
-                checkpoint: None,
-            },
-            &mut cache,
-        )
+        .write_listens(batch(user, &listens), &mut cache)
         .await
         .unwrap();
     assert_eq!(again, outcome(0, 2_500, 0));
@@ -712,15 +698,7 @@ store_test!(
                 .collect();
             let patience = std::time::Duration::from_millis(1 + 2 * round as u64);
             let mut cache = CatalogCache::default();
-            let write = store.write_listens(
-                ListenBatch {
-                    user,
-                    import_job: None,
-                    listens: &listens,
-                    checkpoint: None,
-                },
-                &mut cache,
-            );
+            let write = store.write_listens(batch(user, &listens), &mut cache);
             let _ = tokio::time::timeout(patience, write).await;
             // The pool tests a connection given back in a task of its own.
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
