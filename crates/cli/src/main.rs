@@ -11,9 +11,9 @@ use std::process::ExitCode;
 
 /// mimalloc rather than the system's malloc: an import allocates and frees several small
 /// strings per record (some ten million for a million records), and glibc's malloc spent
-/// about a seventh of the benchmark's CPU samples on them (`malloc_consolidate`, `unlink_chunk`). Four
-/// alternating pairs of a million-record import into SQLite: first import 171–221k → 216–222k
-/// records/s, re-import 244–337k → 320–391k; PostgreSQL unchanged.
+/// about a seventh of the benchmark's CPU samples on them (`malloc_consolidate`,
+/// `unlink_chunk`). Four alternating pairs of a million-record import into SQLite: first
+/// import 171–221k → 216–222k records/s, re-import 244–337k → 320–391k; PostgreSQL unchanged.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -105,12 +105,13 @@ type SqliteQuery = sqlx::query::Query<'static, sqlx::Sqlite, SqliteArguments>;
 /// returns the ids of the rows of every chunk that created all of its rows.
 ///
 /// Rows returned one by one (`RETURNING`) cost SQLite's worker thread and this task more than
-/// the insert (copied, sent and woken for each row), and looking the keys up afterwards a
-/// tenth of an import's time on that thread. But a writer holds SQLite's write lock, and
-/// SQLite gives each new row of a table without AUTOINCREMENT the highest rowid plus one: a
+/// the insert (copied, sent and woken for each row), and looking the keys up afterwards ~5%
+/// of an import's time on that thread. But a writer holds SQLite's write lock, and SQLite
+/// gives each new row of a table without AUTOINCREMENT the highest rowid plus one: a
 /// statement whose every row was new created the ids that end at its last one, in its rows'
-/// order. (Only a table whose highest rowid reached 2^63 − 1 gets random ones; these ids
-/// count up from 1.) Keys of a chunk where some row existed are left for the caller to look
+/// order. (Only a table whose highest rowid reached 2^63 − 1 gets random ones, and these ids
+/// count up from 1; a trigger inserting into these tables would break it too, which a test
+/// keeps out.) Keys of a chunk where some row existed are left for the caller to look
 /// up ([`with_existing`]).
 async fn insert_rows<T>(
     conn: &mut sqlx::SqliteConnection,

@@ -4,7 +4,7 @@
 //! play lands on a random page of it. Kept up to date row by row it cost a first import of a
 //! million plays ~2 s of SQLite's time (two thirds of the plays insert; every commit rewrote
 //! most of its pages), and PostgreSQL's server a quarter of its work. Built from the loaded
-//! table it is one sort: 0.5–0.8 s per million rows. The catalogue's name and album indexes of
+//! table it is one sort: 0.6–0.8 s per million rows. The catalogue's name and album indexes of
 //! `tracks` are alike (random text keys; a third of the tracks insert) and are only read by
 //! questions, so they go with it. (`tracks_match_key` stays: the import itself reads it.)
 //!

@@ -53,43 +53,43 @@ impl Store {
 impl Store {
     /// Every trigger, as `(table, trigger name)`, sorted.
     pub async fn triggers(&self) -> Result<Vec<(String, String)>> {
-        let sql = match self.backend() {
-            crate::BackendKind::Sqlite => {
-                "SELECT tbl_name AS table_name, name FROM sqlite_master WHERE type = 'trigger'"
-            }
-            crate::BackendKind::Postgres => {
-                "SELECT DISTINCT event_object_table::text AS table_name, trigger_name::text AS name
-                 FROM information_schema.triggers WHERE trigger_schema = current_schema()"
-            }
-        };
-        let mut triggers = on_pool!(self, pool => {
-            let rows = sqlx::query(sql).fetch_all(pool).await?;
-            rows.iter()
-                .map(|row| Ok((row.text("table_name")?, row.text("name")?)))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
-        triggers.sort();
-        Ok(triggers)
+        self.text_pairs(
+            "SELECT tbl_name AS first, name AS second FROM sqlite_master WHERE type = 'trigger'",
+            "SELECT DISTINCT event_object_table::text AS first, trigger_name::text AS second
+             FROM information_schema.triggers WHERE trigger_schema = current_schema()",
+        )
+        .await
     }
 
     /// Every index the migrations created (not those the engine makes for keys), as
     /// `(name, definition)` in the engine's own words, sorted by name.
     pub async fn index_definitions(&self) -> Result<Vec<(String, String)>> {
+        self.text_pairs(
+            "SELECT name AS first, sql AS second FROM sqlite_master
+             WHERE type = 'index' AND sql IS NOT NULL",
+            "SELECT indexname::text AS first, indexdef AS second FROM pg_indexes
+             WHERE schemaname = current_schema()",
+        )
+        .await
+    }
+
+    /// The rows of a query that selects two texts, `first` and `second`, sorted.
+    async fn text_pairs(
+        &self,
+        sqlite: &'static str,
+        postgres: &'static str,
+    ) -> Result<Vec<(String, String)>> {
         let sql = match self.backend() {
-            crate::BackendKind::Sqlite => {
-                "SELECT name, sql AS definition FROM sqlite_master
-                 WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
-            }
-            crate::BackendKind::Postgres => {
-                "SELECT indexname::text AS name, indexdef AS definition FROM pg_indexes
-                 WHERE schemaname = current_schema() ORDER BY indexname"
-            }
+            crate::BackendKind::Sqlite => sqlite,
+            crate::BackendKind::Postgres => postgres,
         };
-        Ok(on_pool!(self, pool => {
+        let mut pairs = on_pool!(self, pool => {
             let rows = sqlx::query(sql).fetch_all(pool).await?;
             rows.iter()
-                .map(|row| Ok((row.text("name")?, row.text("definition")?)))
+                .map(|row| Ok((row.text("first")?, row.text("second")?)))
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
-        }))
+        });
+        pairs.sort();
+        Ok(pairs)
     }
 }

@@ -4,6 +4,9 @@
 use spotify_history_store::{DatabaseUrl, Store};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// The `app_state` key of the lease (see the store's `deferred_indexes`).
+const INDEX_LEASE: &str = "indexes_deferred_until";
+
 /// One test's own database.
 pub struct TestDb {
     pub store: Store,
@@ -34,6 +37,24 @@ impl TestDb {
         // The import dies here: its connection goes, the indexes are not built.
         drop(connection);
         migrated
+    }
+
+    /// The lease of an import that deferred its indexes: until when (Unix ms, as text) it is
+    /// expected to build them, if one holds it.
+    pub async fn index_lease(&self) -> Option<String> {
+        self.store
+            .app_state(INDEX_LEASE)
+            .await
+            .expect("read the index lease")
+    }
+
+    /// Lets the lease of an import that deferred its indexes run out, as if that import had
+    /// been gone for longer than the lease.
+    pub async fn end_index_lease(&self) {
+        self.store
+            .set_app_state(INDEX_LEASE, "0")
+            .await
+            .expect("end the index lease");
     }
 
     /// A fresh SQLite database in a temporary folder.

@@ -227,10 +227,7 @@ store_test!(
         // While the lease runs, the import may still be at work: the cycle leaves them.
         collector.run_once().await.unwrap();
         assert_ne!(store.index_definitions().await.unwrap(), migrated);
-        store
-            .set_app_state("indexes_deferred_until", "0")
-            .await
-            .unwrap();
+        db.end_index_lease().await;
         collector.run_once().await.unwrap();
         assert_eq!(store.index_definitions().await.unwrap(), migrated);
     }

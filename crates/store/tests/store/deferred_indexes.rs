@@ -99,16 +99,10 @@ store_test!(
         store.migrate().await.unwrap();
         assert_eq!(present(store).await, ["tracks_album"]);
         // ...and builds them once its lease has run out.
-        store
-            .set_app_state("indexes_deferred_until", "0")
-            .await
-            .unwrap();
+        db.end_index_lease().await;
         store.migrate().await.unwrap();
         assert_eq!(store.index_definitions().await.unwrap(), migrated);
-        assert_eq!(
-            store.app_state("indexes_deferred_until").await.unwrap(),
-            None
-        );
+        assert_eq!(db.index_lease().await, None);
     }
 );
 
@@ -118,17 +112,14 @@ store_test!(each_transaction_of_an_import_renews_its_lease, |db| {
     let mut connection = store.writer_connection().await.unwrap();
     assert!(connection.defer_indexes(1_000).await.unwrap());
     let lease = || async {
-        let until = store.app_state("indexes_deferred_until").await.unwrap();
+        let until = db.index_lease().await;
         until.unwrap().parse::<i64>().unwrap()
     };
     let now = jiff::Timestamp::now().as_millisecond();
     assert!(lease().await > now + 10 * 60 * 1000, "a lease of minutes");
 
     // An import slower than its lease so far: its next transaction renews it.
-    store
-        .set_app_state("indexes_deferred_until", "0")
-        .await
-        .unwrap();
+    db.end_index_lease().await;
     let mut cache = CatalogCache::default();
     let mut writer = connection
         .listen_writer(user, None, &mut cache)
@@ -150,8 +141,5 @@ store_test!(each_transaction_of_an_import_renews_its_lease, |db| {
     // ...which builds them, and gives the lease up.
     connection.build_deferred_indexes().await.unwrap();
     assert_eq!(present(store).await.len(), DEFERRED.len());
-    assert_eq!(
-        store.app_state("indexes_deferred_until").await.unwrap(),
-        None
-    );
+    assert_eq!(db.index_lease().await, None);
 });
