@@ -209,6 +209,44 @@ pub struct NewListen {
     pub details: PlayDetails,
 }
 
+impl NewListen {
+    /// Replaces every NUL character of the listen's texts with U+FFFD (the replacement
+    /// character). JSON can spell one (`\u0000`), SQLite would store it, and PostgreSQL
+    /// refuses any text holding one, which would stop an import there; with this, a listen is
+    /// stored alike on both. Texts without NUL, all but crafted ones, are left untouched.
+    pub fn replace_nul_characters(&mut self) {
+        let item = &mut self.item;
+        let artists = item.artists.iter_mut();
+        let strings = [&mut item.uri, &mut item.isrc]
+            .into_iter()
+            .flatten()
+            .chain([&mut item.name])
+            .chain(
+                item.album
+                    .iter_mut()
+                    .flat_map(|a| a.uri.iter_mut().chain([&mut a.name])),
+            )
+            .chain(artists.flat_map(|a| a.uri.iter_mut().chain([&mut a.name])));
+        for text in strings {
+            if text.contains('\0') {
+                *text = text.replace('\0', "\u{FFFD}");
+            }
+        }
+        let d = &mut self.details;
+        let shared = [
+            &mut d.platform,
+            &mut d.conn_country,
+            &mut d.reason_start,
+            &mut d.reason_end,
+        ];
+        for text in shared.into_iter().flatten() {
+            if text.contains('\0') {
+                *text = text.replace('\0', "\u{FFFD}").into();
+            }
+        }
+    }
+}
+
 /// The catalogue keys of one listen's item, computed from its URIs or names (see the import
 /// crate's identity rules). The store uses them to find or create catalogue rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,6 +264,54 @@ pub struct ListenKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_characters_are_replaced_in_every_text_and_nothing_else() {
+        let nul = |text: &str| text.replace('#', "\0");
+        let listen = |text: &dyn Fn(&str) -> String| NewListen {
+            ended_at: EndedAt(1_614_882_125_000),
+            item: ItemRef {
+                kind: ItemKind::Track,
+                uri: Some(text("spotify:track:a#")),
+                name: text("So#ng #"),
+                artists: vec![
+                    ArtistRef {
+                        uri: Some(text("spotify:artist:#")),
+                        name: text("Art#ist"),
+                    },
+                    ArtistRef {
+                        uri: None,
+                        name: text("#Second"),
+                    },
+                ],
+                album: Some(AlbumRef {
+                    uri: Some(text("spotify:album:#b")),
+                    name: text("Al#bum"),
+                }),
+                duration_ms: Some(1),
+                isrc: Some(text("US#1")),
+            },
+            ms_played: Some(30_000),
+            ms_played_estimated: false,
+            source: Source::ExtendedExport,
+            details: PlayDetails {
+                platform: Some(text("and#roid").into()),
+                conn_country: Some(text("#").into()),
+                reason_start: Some(text("fwd#btn").into()),
+                reason_end: Some(text("trackdone#").into()),
+                shuffle: Some(true),
+                ..PlayDetails::default()
+            },
+        };
+        let mut scrubbed = listen(&nul);
+        assert!(format!("{scrubbed:?}").contains("\\0"));
+        scrubbed.replace_nul_characters();
+        assert_eq!(scrubbed, listen(&|text| text.replace('#', "\u{FFFD}")));
+        let mut clean = listen(&|text| text.replace('#', "x"));
+        let before = clean.clone();
+        clean.replace_nul_characters();
+        assert_eq!(clean, before);
+    }
 
     #[test]
     fn source_set_records_every_source() {

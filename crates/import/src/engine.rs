@@ -684,6 +684,7 @@ fn parse_file(
         batch.records += 1;
         match record {
             Record::Listen(mut listen) => {
+                listen.replace_nul_characters();
                 let keys = memo.keys.listen_keys(&listen.item);
                 memo.texts.share(&mut listen.details);
                 batch.listens.push(KeyedListen { listen, keys });

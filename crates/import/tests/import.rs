@@ -549,3 +549,45 @@ store_test!(
         }));
     }
 );
+
+store_test!(
+    nul_characters_in_texts_are_stored_as_replacement_characters_on_both_engines,
+    |db| {
+        let user = db.store.create_user("ann", None).await.unwrap().id;
+        // JSON may spell a NUL character; PostgreSQL refuses texts holding one.
+        let record = |minute: u32, uri: &str| {
+            format!(
+                r#"{{"ts":"2021-05-01T10:{minute:02}:00Z","platform":"and\u0000roid","ms_played":200000,"conn_country":"SE","spotify_track_uri":{uri},"master_metadata_track_name":"Nul\u0000Song","master_metadata_album_artist_name":"\u0000Artist","master_metadata_album_album_name":"Album\u0000","reason_start":"trackdone","reason_end":"trackdone"}}"#
+            )
+        };
+        // One listen keyed by its URI, one by its names (no URI).
+        let json = format!(
+            "[{}, {}]",
+            record(0, r#""spotify:track:nul""#),
+            record(5, "null")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let zip = dir.path().join("my_spotify_data.zip");
+        write_zip(
+            &zip,
+            &[(
+                "Spotify Extended Streaming History/Streaming_History_Audio_2021.json",
+                json.as_bytes(),
+            )],
+        );
+        let report = run(&db.store, user, std::slice::from_ref(&zip), false).await;
+        assert_eq!((report.inserted, report.skipped), (2, 0), "{report:?}");
+
+        let stored = db.store.stored_listens(user).await.unwrap();
+        assert_eq!(stored.len(), 2);
+        for listen in &stored {
+            assert_eq!(listen.track_name, "Nul\u{FFFD}Song");
+            assert_eq!(listen.artist_names.as_deref(), Some("\u{FFFD}Artist"));
+            assert_eq!(listen.album_name.as_deref(), Some("Album\u{FFFD}"));
+            assert_eq!(listen.platform.as_deref(), Some("and\u{FFFD}roid"));
+        }
+        // Imported again: the same listens, recognised as duplicates.
+        let again = run(&db.store, user, std::slice::from_ref(&zip), true).await;
+        assert_eq!((again.inserted, again.duplicates), (0, 2), "{again:?}");
+    }
+);

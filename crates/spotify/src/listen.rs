@@ -21,7 +21,7 @@ pub fn play_to_listen(item: &PlayHistoryItem) -> NewListen {
         Some("episode") => ItemKind::Episode,
         _ => ItemKind::Track,
     };
-    NewListen {
+    let mut listen = NewListen {
         ended_at: EndedAt(item.played_at.as_millisecond()),
         item: ItemRef {
             kind,
@@ -50,7 +50,9 @@ pub fn play_to_listen(item: &PlayHistoryItem) -> NewListen {
         ms_played_estimated: false,
         source: Source::RecentlyPlayed,
         details: PlayDetails::default(),
-    }
+    };
+    listen.replace_nul_characters();
+    listen
 }
 
 /// Estimates `ms_played` for listens that do not report it, and flags the estimate.
@@ -101,6 +103,26 @@ mod tests {
             source: Source::RecentlyPlayed,
             details: PlayDetails::default(),
         }
+    }
+
+    #[test]
+    fn a_recent_play_with_nul_characters_gets_replacement_characters() {
+        let json = r#"{
+            "track": {
+                "id": "a", "name": "So\u0000ng", "uri": "spotify:track:a", "type": "track",
+                "artists": [{"id": "b", "name": "Art\u0000ist", "uri": "spotify:artist:b"}],
+                "album": {"id": "c", "name": "\u0000Album", "uri": "spotify:album:c"},
+                "duration_ms": 180000
+            },
+            "played_at": "2026-01-01T10:00:00.123Z",
+            "context": null
+        }"#;
+        let item: PlayHistoryItem = serde_json::from_str(json).unwrap();
+        assert_eq!(item.track.name, "So\0ng");
+        let listen = play_to_listen(&item);
+        assert_eq!(listen.item.name, "So\u{FFFD}ng");
+        assert_eq!(listen.item.artists[0].name, "Art\u{FFFD}ist");
+        assert_eq!(listen.item.album.unwrap().name, "\u{FFFD}Album");
     }
 
     fn estimates(listens: &[NewListen]) -> Vec<(Option<i64>, bool)> {
