@@ -18,13 +18,7 @@ impl SharedTexts {
 
     /// Replaces each text of `details` with its shared copy.
     pub(crate) fn share(&mut self, details: &mut PlayDetails) {
-        let texts = [
-            &mut details.platform,
-            &mut details.conn_country,
-            &mut details.reason_start,
-            &mut details.reason_end,
-        ];
-        for text in texts.into_iter().flatten() {
+        for text in details.texts_mut().into_iter().flatten() {
             match self.0.get(text) {
                 Some(shared) => *text = Arc::clone(shared),
                 None if self.0.len() < Self::MAX => {

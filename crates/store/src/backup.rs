@@ -48,6 +48,7 @@ impl Store {
 
 /// Opens the copy on its own connection, runs `PRAGMA integrity_check` and counts listens.
 pub async fn check_copy(path: &Path) -> Result<BackupSummary> {
+    crate::connect::configure_sqlite_library();
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(false);

@@ -162,39 +162,42 @@ fn sqlite_tuning(options: SqliteConnectOptions) -> SqliteConnectOptions {
         .pragma("temp_store", "memory")
 }
 
-/// Lookaside slots per connection, of 1,200 bytes (SQLite's default is 40; see below).
-const LOOKASIDE_SLOTS: c_int = 400;
+/// Each connection's lookaside pool: `LOOKASIDE.1` slots' worth of `LOOKASIDE.0` bytes, 480 KB,
+/// which SQLite cuts into 303 slots of 1,200 bytes and 909 of 128 (SQLite's default, 1,200 × 40,
+/// gives 30 and 93).
+const LOOKASIDE: (c_int, c_int) = (1200, 400);
 
 /// Sets the SQLite library's process-wide memory options, once, before its first connection
 /// (afterwards SQLite refuses them and keeps its defaults, which only costs speed):
 /// - no memory statistics, which nothing here reads: with them every allocation SQLite makes
 ///   takes a global mutex;
-/// - a bigger lookaside pool per connection, from which SQLite serves its small allocations
-///   without malloc: an import's multi-row statements bind some 500 texts each, whose copies
-///   overflowed the default pool (48 KB: 30 large and 93 small slots) into glibc's malloc.
-///   480 KB per connection, allocated as it opens; its pages count in memory once used.
+/// - a ten times larger lookaside pool per connection ([`LOOKASIDE`]), from which SQLite serves
+///   its small allocations without malloc: an import's multi-row statements bind some 500 texts
+///   each, whose copies overflowed the default pool into glibc's malloc. SQLite writes the
+///   whole pool as a connection opens: ~425 KB more memory per connection, ~3.4 MB for the pool.
 ///
 /// SQLite's thread had spent over a tenth of an import in malloc, free and mutexes. With both
 /// options a first import of a million records ran 2–6% faster, in seven alternating pairs
-/// out of seven (each option alone about half of that).
-fn configure_sqlite_library() {
+/// out of seven (each option alone about half of that). Every SQLite connection of the process
+/// is opened after this: the store's pools and [`crate::backup::check_copy`]'s.
+pub(crate) fn configure_sqlite_library() {
     static CONFIGURED: Once = Once::new();
     CONFIGURED.call_once(|| {
-        // SAFETY: both options take integers only. sqlite3_config must not run beside other
-        // SQLite calls: this runs before the process's first SQLite connection (every one is
-        // opened through `Store::connect`), and if SQLite was initialised anyway it returns
-        // SQLITE_MISUSE without changing anything.
+        // SAFETY: both options take integers only (`c_int`, as SQLite reads them). sqlite3_config
+        // must not run beside other SQLite calls: `Once` runs it once, before the process's
+        // first SQLite connection (the callers above), and if SQLite was initialised anyway
+        // it returns SQLITE_MISUSE without changing anything.
         let (memstatus, lookaside) = unsafe {
             (
                 ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int),
-                ffi::sqlite3_config(ffi::SQLITE_CONFIG_LOOKASIDE, 1200 as c_int, LOOKASIDE_SLOTS),
+                ffi::sqlite3_config(ffi::SQLITE_CONFIG_LOOKASIDE, LOOKASIDE.0, LOOKASIDE.1),
             )
         };
         if memstatus != ffi::SQLITE_OK || lookaside != ffi::SQLITE_OK {
-            tracing::debug!(
+            tracing::warn!(
                 memstatus,
                 lookaside,
-                "SQLite was in use already: its default memory options stay"
+                "SQLite was in use already: its default memory options stay (imports run slower)"
             );
         }
     });
@@ -243,13 +246,15 @@ mod tests {
         let (mut slots, mut most_slots) = (0, 0);
         let (mut memory, mut most_memory) = (0, 0);
         // SAFETY: the handle is locked for this thread; both calls only write the integers.
-        unsafe {
+        let codes = unsafe {
             let db = handle.as_raw_handle().as_ptr();
             let op = ffi::SQLITE_DBSTATUS_LOOKASIDE_USED;
-            ffi::sqlite3_db_status(db, op, &mut slots, &mut most_slots, 0);
+            let lookaside = ffi::sqlite3_db_status(db, op, &mut slots, &mut most_slots, 0);
             let op = ffi::SQLITE_STATUS_MEMORY_USED;
-            ffi::sqlite3_status64(op, &mut memory, &mut most_memory, 0);
-        }
+            let memory = ffi::sqlite3_status64(op, &mut memory, &mut most_memory, 0);
+            (lookaside, memory)
+        };
+        assert_eq!(codes, (ffi::SQLITE_OK, ffi::SQLITE_OK));
         assert!(
             most_slots > 123,
             "at most {most_slots} lookaside slots in use at once"
