@@ -241,16 +241,23 @@ impl NewListen {
             )
             .chain(artists.flat_map(|a| a.uri.iter_mut().chain([&mut a.name])));
         for text in strings {
-            if text.as_bytes().contains(&0) {
-                *text = text.replace('\0', "\u{FFFD}");
+            if let Some(replaced) = nul_replaced(text) {
+                *text = replaced;
             }
         }
         for text in self.details.texts_mut().into_iter().flatten() {
-            if text.as_bytes().contains(&0) {
-                *text = text.replace('\0', "\u{FFFD}").into();
+            if let Some(replaced) = nul_replaced(text) {
+                *text = replaced.into();
             }
         }
     }
+}
+
+/// `text` with its NUL characters replaced by U+FFFD, if it has any.
+fn nul_replaced(text: &str) -> Option<String> {
+    text.as_bytes()
+        .contains(&0)
+        .then(|| text.replace('\0', "\u{FFFD}"))
 }
 
 /// The catalogue keys of one listen's item, computed from its URIs or names (see the import
