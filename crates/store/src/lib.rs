@@ -8,6 +8,7 @@ mod api_tokens;
 mod backup;
 mod bulk;
 mod catalog;
+mod checkpoints;
 mod collection;
 mod connect;
 mod deferred_indexes;

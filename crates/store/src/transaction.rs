@@ -1,5 +1,6 @@
 //! A transaction on whichever backend the store holds.
 
+use crate::checkpoints::{BackgroundCheckpoints, IMPORT_AUTOCHECKPOINT_PAGES};
 use crate::{Backend, Result, Store};
 use spotify_history_core::UserId;
 use sqlx::pool::PoolConnection;
@@ -80,13 +81,27 @@ impl Store {
     /// One connection of the pool, kept for a series of write transactions (an import's):
     /// see [`WriterConnection`].
     pub async fn writer_connection(&self) -> Result<WriterConnection> {
-        let held = match &self.backend {
-            Backend::Sqlite(pool) => Held::Sqlite(pool.acquire().await?),
-            Backend::Postgres(pool) => Held::Postgres(pool.acquire().await?),
+        let (held, checkpoints) = match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                // Never back in the pool with the import's checkpoint setting: closed on drop,
+                // or by `release_memory`.
+                conn.close_on_drop();
+                let pages = IMPORT_AUTOCHECKPOINT_PAGES;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA wal_autocheckpoint = {pages}"
+                )))
+                .execute(&mut *conn)
+                .await?;
+                let checkpoints = BackgroundCheckpoints::start(pool.clone());
+                (Held::Sqlite(conn), Some(checkpoints))
+            }
+            Backend::Postgres(pool) => (Held::Postgres(pool.acquire().await?), None),
         };
         Ok(WriterConnection {
             held,
             defers_indexes: false,
+            _checkpoints: checkpoints,
         })
     }
 }
@@ -111,11 +126,15 @@ impl Tx<'_> {
 /// pool hands out its idle connections in turn: an import that took a new connection per
 /// transaction began each one with a cold cache, and filled a second cache for nothing
 /// (~45 MB more peak memory).
+///
+/// On SQLite its commits leave checkpoints to a task beside it, for as long as it lives (see
+/// `checkpoints`).
 pub struct WriterConnection {
     pub(crate) held: Held,
     /// Whether this connection's import builds the deferred indexes at its end: each of its
     /// transactions then says so again (see `deferred_indexes`).
     pub(crate) defers_indexes: bool,
+    _checkpoints: Option<BackgroundCheckpoints>,
 }
 
 pub(crate) enum Held {
@@ -134,14 +153,13 @@ impl WriterConnection {
         Ok(tx)
     }
 
-    /// Frees the pages SQLite cached for this connection: an import leaves it full of history
-    /// no question is waiting for, and the pool would keep that memory for as long as the
-    /// connection lives, next to the caches of the connections that serve questions.
-    pub async fn release_memory(mut self) -> Result<()> {
-        if let Held::Sqlite(conn) = &mut self.held {
-            sqlx::raw_sql("PRAGMA shrink_memory")
-                .execute(&mut **conn)
-                .await?;
+    /// Closes a SQLite connection, which frees the pages it cached: an import leaves it full
+    /// of history no question is waiting for, and the pool would keep that memory for as long
+    /// as the connection lives, next to the caches of the connections that serve questions.
+    /// (The pool opens another when it needs one.) The background checkpoints stop with it.
+    pub async fn release_memory(self) -> Result<()> {
+        if let Held::Sqlite(conn) = self.held {
+            conn.close().await?;
         }
         Ok(())
     }
