@@ -249,7 +249,6 @@ store_test!(re_importing_is_a_no_op, |db| {
 
 store_test!(a_broken_file_is_refused_whole_and_the_rest_imported, |db| {
     let export = export(small(2_000, false));
-    let user = db.store.create_user("ann", None).await.unwrap().id;
     let truncated = export
         .dir
         .path()
@@ -258,63 +257,123 @@ store_test!(a_broken_file_is_refused_whole_and_the_rest_imported, |db| {
     std::fs::write(&truncated, format!("[{good},{good}").as_bytes()).unwrap();
     let not_json = export.dir.path().join("StreamingHistory_music_7.json");
     std::fs::write(&not_json, b"<html>502 Bad Gateway</html>").unwrap();
-
-    // All files share one transaction: each broken one undoes it, and it is done again
-    // without that file.
-    let source = ImportSource::open(
-        &[export.zip.clone(), truncated, not_json],
-        Limits::default(),
-    )
-    .unwrap();
-    let total_bytes = source.total_bytes();
-    let mut last = ImportProgress::default();
-    let mut bytes_went_back = false;
-    let report = import(&db.store, source, ImportOptions::new(user), |p| {
-        bytes_went_back |= p.bytes_read < last.bytes_read;
-        last = p.clone();
-    })
-    .await
-    .unwrap();
-    let statuses: Vec<_> = report.files.iter().map(|f| &f.status).collect();
-    let (good, broken) = statuses.split_at(statuses.len() - 2);
-    assert!(
-        good.iter().all(|s| **s == FileStatus::Imported),
-        "{statuses:?}"
-    );
-    assert!(
-        broken
-            .iter()
-            .all(|s| matches!(s, FileStatus::Failed { .. }))
-    );
-    // Files read again are counted once, in the report and in the progress; a progress bar
-    // never goes back and ends full, the failed files' bytes included.
-    assert!(!bytes_went_back);
-    assert_eq!(last.bytes_read, total_bytes);
-    assert_eq!(report.records_read, 2_000);
-    assert_eq!(
-        (last.records_read, last.inserted, last.files_done),
-        (report.records_read, report.inserted, statuses.len())
-    );
-    let failed: Vec<_> = report.failed_files().collect();
-    assert_eq!(failed.len(), 2, "{failed:#?}");
-    for file in &failed {
-        let FileStatus::Failed { error } = &file.status else {
-            unreachable!()
-        };
-        assert!(
-            error.contains("nothing from this file was stored"),
-            "{error}"
-        );
-    }
-    assert_eq!(report.inserted, export.truth.listens);
-    // Nothing of the truncated file (whose first records were fine) was kept.
-    let listens = db.store.stored_listens(user).await.unwrap();
-    assert!(!listens.iter().any(|l| l.track_key == "spotify:track:abc"));
-    // The redone transactions left the same history as the good files imported alone: no
-    // play points at a catalogue row of an undone attempt.
+    // The good files imported alone.
     let alone = db.store.create_user("bob", None).await.unwrap().id;
     run(&db.store, alone, std::slice::from_ref(&export.zip), false).await;
-    assert_eq!(listens, db.store.stored_listens(alone).await.unwrap());
+    let good_history = db.store.stored_listens(alone).await.unwrap();
+
+    // All files in one transaction, then one transaction per file (the broken ones come
+    // after committed ones): each broken file undoes its transaction, which is done again
+    // without that file.
+    for (name, records_per_commit) in [
+        ("ann", ImportOptions::DEFAULT_RECORDS_PER_COMMIT),
+        ("cy", 1),
+    ] {
+        let user = db.store.create_user(name, None).await.unwrap().id;
+        let source = ImportSource::open(
+            &[export.zip.clone(), truncated.clone(), not_json.clone()],
+            Limits::default(),
+        )
+        .unwrap();
+        let total_bytes = source.total_bytes();
+        let mut last = ImportProgress::default();
+        let mut bytes_went_back = false;
+        let options = ImportOptions {
+            records_per_commit,
+            ..ImportOptions::new(user)
+        };
+        let report = import(&db.store, source, options, |p| {
+            bytes_went_back |= p.bytes_read < last.bytes_read;
+            last = p.clone();
+        })
+        .await
+        .unwrap();
+        let statuses: Vec<_> = report.files.iter().map(|f| &f.status).collect();
+        let (good, broken) = statuses.split_at(statuses.len() - 2);
+        assert!(
+            good.iter().all(|s| **s == FileStatus::Imported),
+            "{statuses:?}"
+        );
+        assert!(
+            broken
+                .iter()
+                .all(|s| matches!(s, FileStatus::Failed { .. }))
+        );
+        // Files read again are counted once, in the report and in the progress; a progress
+        // bar never goes back and ends full, the failed files' bytes included.
+        assert!(!bytes_went_back);
+        assert_eq!(last.bytes_read, total_bytes);
+        assert_eq!(report.records_read, 2_000);
+        assert_eq!(
+            (last.records_read, last.inserted, last.files_done),
+            (report.records_read, report.inserted, statuses.len())
+        );
+        let failed: Vec<_> = report.failed_files().collect();
+        assert_eq!(failed.len(), 2, "{failed:#?}");
+        for file in &failed {
+            let FileStatus::Failed { error } = &file.status else {
+                unreachable!()
+            };
+            assert!(
+                error.contains("nothing from this file was stored"),
+                "{error}"
+            );
+        }
+        assert_eq!(report.inserted, export.truth.listens);
+        // Nothing of the truncated file (whose first records were fine) was kept, and the
+        // redone transactions left the same history as the good files imported alone: no
+        // play points at a catalogue row of an undone attempt.
+        assert_eq!(db.store.stored_listens(user).await.unwrap(), good_history);
+    }
+});
+
+store_test!(two_imports_of_one_export_at_once_store_it_once, |db| {
+    let export = export(small(6_000, true));
+    let zip = std::slice::from_ref(&export.zip);
+    let user = db.store.create_user("ann", None).await.unwrap().id;
+    // A transaction per file, so the two take turns: each finds files the other imported
+    // since it planned (and perhaps began reading) them.
+    let options = ImportOptions {
+        records_per_commit: 1,
+        ..ImportOptions::new(user)
+    };
+    let start = || {
+        import(
+            &db.store,
+            ImportSource::open(zip, Limits::default()).unwrap(),
+            options,
+            |_| {},
+        )
+    };
+    let (first, second) = tokio::join!(start(), start());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    // Each file was imported by exactly one of them, and reported as imported before by the
+    // other; together they read every record once.
+    for (a, b) in first.files.iter().zip(&second.files) {
+        let statuses = [&a.status, &b.status];
+        assert!(
+            statuses.contains(&&FileStatus::Imported)
+                && statuses.contains(&&FileStatus::AlreadyImported),
+            "{a:?} {b:?}"
+        );
+    }
+    assert_eq!(first.duplicates + second.duplicates, 0);
+    assert_eq!(
+        first.inserted + second.inserted,
+        export.truth.listens_after_merge()
+    );
+    assert_eq!(first.merged + second.merged, export.truth.account_matched);
+    assert_eq!(
+        first.records_read + second.records_read,
+        export.truth.extended_records + export.truth.account_rows
+    );
+    // The same history as one import alone.
+    let alone = db.store.create_user("bob", None).await.unwrap().id;
+    run(&db.store, alone, zip, false).await;
+    assert_eq!(
+        db.store.stored_listens(user).await.unwrap(),
+        db.store.stored_listens(alone).await.unwrap()
+    );
 });
 
 store_test!(any_records_per_commit_imports_the_same_history, |db| {

@@ -1,5 +1,6 @@
 //! Store behaviour, run on SQLite always and on PostgreSQL when TEST_DATABASE_URL is set.
 
+mod checkpoints;
 mod deferred_indexes;
 mod listens;
 mod logs;
