@@ -214,7 +214,7 @@ pub async fn import(
         ..ImportReport::default()
     };
     // Every transaction on one connection, whose page cache stays warm (see WriterConnection).
-    let mut connection = store.writer_connection().await?;
+    let mut connection = store.import_connection().await?;
     let expected_plays = source.total_bytes() / EXPORT_BYTES_PER_RECORD;
     let deferred = connection.defer_indexes(expected_plays).await?;
     let imported = import_files(
@@ -277,7 +277,8 @@ async fn import_files(
             Ok(GroupEnd::Committed(files)) => files.into_iter().for_each(|file| report.add(file)),
             Ok(GroupEnd::Stopped(files, err)) => {
                 files.into_iter().for_each(|file| report.add(file));
-                reading.stop().await?;
+                // The error that stopped the import is the one to report.
+                let _ = reading.stop().await;
                 return Err(err);
             }
             Ok(GroupEnd::Undone { index, failure }) => {
@@ -468,8 +469,8 @@ impl Group<'_> {
         Ok(plans)
     }
 
-    /// Goes through the planned files until the transaction holds enough records (the parser
-    /// stops at the same file).
+    /// Goes through the planned files until the transaction holds enough records, always to
+    /// the end of a file (the parser goes on with the next).
     async fn store_files(
         &mut self,
         writer: &mut ListenWriter<'_>,
@@ -632,8 +633,9 @@ impl Reading {
     }
 
     /// Makes sure the parser reads the files from `first` on as `steps` say. The running
-    /// parser does unless another process imported some of them meanwhile, or this is the
-    /// first transaction: then it is replaced, its reading ahead undone.
+    /// parser does, unless another import (of this process or another) finished some of them
+    /// since it started: then it is replaced, its reading ahead undone. The first transaction,
+    /// and the one after an undone one, start a parser.
     async fn follow(&mut self, source: &Arc<ImportSource>, first: usize, steps: Vec<Step>) {
         if !self.parser.as_ref().is_some_and(|p| p.reads(first, &steps)) {
             self.undo(source).await;
@@ -722,8 +724,8 @@ impl Parser {
         }
     }
 
-    /// Whether it reads the files from `first` on as `steps` say. (It has sent nothing of
-    /// them yet: transactions end at the end of a file, whose last message was received.)
+    /// Whether it reads the files from `first` on as `steps` say. (Nothing of them has been
+    /// received from it yet: transactions end at the end of a file, after its last message.)
     fn reads(&self, first: usize, steps: &[Step]) -> bool {
         first
             .checked_sub(self.first)
@@ -834,5 +836,71 @@ impl FileReport {
             .filter(|(_, count)| *count > 0)
             .map(|(reason, count)| (reason.as_str(), count))
             .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Limits;
+
+    /// Extended-history records of distinct tracks, `first` to `first + count`.
+    fn records(first: u32, count: u32) -> String {
+        let record = |n: u32| {
+            format!(
+                r#"{{"ts":"2020-01-01T10:{n:02}:00Z","ms_played":200000,"spotify_track_uri":"spotify:track:t{n}","master_metadata_track_name":"T{n}","master_metadata_album_artist_name":"A"}}"#
+            )
+        };
+        let records: Vec<_> = (first..first + count).map(record).collect();
+        format!("[{}]", records.join(","))
+    }
+
+    /// The records of the next file the parser sends, as a transaction takes them.
+    async fn receive_file(parser: &mut Parser) -> u64 {
+        let mut records = 0;
+        loop {
+            match parser.receiver.recv().await.expect("the parser sends") {
+                FromParser::Batch(parsed) => records += parsed.records,
+                FromParser::FileEnd(summary, read_until) => {
+                    parser.received_until = read_until;
+                    summary.expect("the file reads");
+                    return records;
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_parser_ahead_of_a_changed_plan_is_replaced_and_its_reading_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        for (index, (first, count)) in [(0, 3), (10, 4), (20, 5)].into_iter().enumerate() {
+            let path = dir
+                .path()
+                .join(format!("Streaming_History_Audio_2020_{index}.json"));
+            std::fs::write(path, records(first, count)).unwrap();
+        }
+        let source = ImportSource::open(&[dir.path().to_owned()], Limits::default()).unwrap();
+        let source = Arc::new(source);
+        let mut reading = Reading::new(&source);
+
+        reading.follow(&source, 0, vec![Step::Read; 3]).await;
+        assert_eq!(receive_file(reading.parser()).await, 3);
+        reading.committed();
+        // The parser goes on: file 1 read whole, file 2 waiting to be sent.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while source.mark().records() < 3 + 4 + 5 {
+            assert!(Instant::now() < deadline, "the parser did not read ahead");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The same plan keeps the parser; one where file 1 was imported meanwhile replaces it.
+        assert!(reading.parser().reads(1, &[Step::Read, Step::Read]));
+        reading
+            .follow(&source, 1, vec![Step::Pass, Step::Read])
+            .await;
+
+        // File 2 comes next, and file 1, read ahead then passed, is not counted as read.
+        assert_eq!(receive_file(reading.parser()).await, 5);
+        assert_eq!(source.mark().records(), 3 + 5);
+        reading.stop().await.unwrap();
     }
 }

@@ -69,6 +69,13 @@ pub(crate) struct ReadMark {
     bytes: u64,
 }
 
+#[cfg(test)]
+impl ReadMark {
+    pub(crate) fn records(&self) -> u64 {
+        self.records
+    }
+}
+
 /// The export files of one import, in the order they should be read.
 ///
 /// Extended-history files come before account-data files, so that when both are imported

@@ -327,6 +327,58 @@ store_test!(a_broken_file_is_refused_whole_and_the_rest_imported, |db| {
     }
 });
 
+store_test!(
+    records_read_again_count_once_against_the_record_limit,
+    |db| {
+        let export = export(small(2_000, false));
+        let record = |minute: u32| {
+            format!(
+                r#"{{"ts":"2099-01-01T10:{minute:02}:00Z","ms_played":200000,"spotify_track_uri":"spotify:track:x{minute}","master_metadata_track_name":"X","master_metadata_album_artist_name":"Y"}}"#
+            )
+        };
+        let truncated = export
+            .dir
+            .path()
+            .join("Streaming_History_Audio_2099_8.json");
+        std::fs::write(&truncated, format!("[{},{}", record(1), record(2))).unwrap();
+        let after = export
+            .dir
+            .path()
+            .join("Streaming_History_Audio_2099_9.json");
+        let after_records = [record(3), record(4), record(5)];
+        std::fs::write(&after, format!("[{}]", after_records.join(","))).unwrap();
+        // Read in this order: the export's files, the truncated one (two records, then its
+        // transaction is undone), one more good file.
+        let paths = [export.zip.clone(), truncated, after];
+        let total = export.truth.extended_records + after_records.len() as u64;
+        // In one transaction (read again from the start without the truncated file), and in one
+        // per file (read again from the end of the last committed one).
+        for records_per_commit in [ImportOptions::DEFAULT_RECORDS_PER_COMMIT, 1] {
+            for (max_records, fits) in [(total, true), (total - 1, false)] {
+                let name = format!("u{records_per_commit}_{max_records}");
+                let user = db.store.create_user(&name, None).await.unwrap().id;
+                let limits = Limits::from_settings(500, max_records);
+                let source = ImportSource::open(&paths, limits).unwrap();
+                let options = ImportOptions {
+                    records_per_commit,
+                    ..ImportOptions::new(user)
+                };
+                let imported = import(&db.store, source, options, |_| {}).await;
+                match imported {
+                    Ok(report) if fits => {
+                        assert_eq!(report.records_read, total);
+                        assert_eq!(report.failed_files().count(), 1);
+                    }
+                    Err(ImportError::TooManyRecords { limit }) if !fits => {
+                        assert_eq!(limit, max_records);
+                    }
+                    other => panic!("{records_per_commit}/{max_records}: {other:?}"),
+                }
+            }
+        }
+    }
+);
+
 store_test!(two_imports_of_one_export_at_once_store_it_once, |db| {
     let export = export(small(6_000, true));
     let zip = std::slice::from_ref(&export.zip);

@@ -6,19 +6,23 @@
 //! again and waited for the disk while the import's parser could only wait: a first import of
 //! a million records ran ~10% faster without those checkpoints.
 //!
-//! So an import's connection ([`crate::WriterConnection`]) checkpoints only past
+//! So an import's connection ([`crate::Store::import_connection`]) checkpoints only past
 //! [`IMPORT_AUTOCHECKPOINT_PAGES`], and a task on another connection of the pool runs a
 //! passive checkpoint every [`INTERVAL`] ([`BackgroundCheckpoints`]), which copies what the
 //! import committed while the import goes on with its next transaction, on the other core.
 //!
-//! The log still grows while the import runs: SQLite starts it over only in a transaction that
-//! began when every frame had been copied, and the import begins its next transaction right
-//! after each commit. Its own checkpoint past [`IMPORT_AUTOCHECKPOINT_PAGES`] finds all but the
-//! last transaction's frames copied already and copies those, after which the next
-//! transaction starts the log over: it never holds much more than 256 MB.
+//! The log file still grows while the import runs: SQLite starts writing it from its
+//! beginning again only in a transaction that began when every frame had been copied, and the
+//! import begins its next transaction right after each commit. Its own checkpoint past
+//! [`IMPORT_AUTOCHECKPOINT_PAGES`] finds all but the last transaction's frames copied already
+//! and copies those, after which its next transaction starts the log over (unless a question
+//! is reading the log just then: then at a later commit). So the file holds about 256 MB and
+//! one transaction at most; at its end the import copies what is left and cuts the file back
+//! to nothing ([`crate::WriterConnection::release_memory`]).
 
 use sqlx::SqlitePool;
 use std::time::Duration;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
@@ -29,18 +33,26 @@ const INTERVAL: Duration = Duration::from_millis(250);
 /// 4 KB pages), which starts the log over.
 pub(crate) const IMPORT_AUTOCHECKPOINT_PAGES: u32 = 65_536;
 
-/// Passive checkpoints every [`INTERVAL`] on a connection of `pool`, until dropped. A passive
-/// checkpoint never waits for a lock: it copies the frames no reader still needs, and leaves
-/// the rest for the next one.
-pub(crate) struct BackgroundCheckpoints(JoinHandle<()>);
+/// Passive checkpoints every [`INTERVAL`] on a connection of `pool`, until stopped or dropped.
+/// A passive checkpoint never waits for a lock: it copies the frames no reader still needs,
+/// and leaves the rest for the next one.
+pub(crate) struct BackgroundCheckpoints {
+    /// Dropped to stop the task between two checkpoints.
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
 
 impl BackgroundCheckpoints {
     pub(crate) fn start(pool: SqlitePool) -> Self {
-        Self(tokio::spawn(async move {
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(INTERVAL);
             ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
             loop {
-                ticks.tick().await;
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = &mut stopped => return,
+                }
                 if let Err(err) = sqlx::raw_sql("PRAGMA wal_checkpoint(PASSIVE)")
                     .execute(&pool)
                     .await
@@ -48,12 +60,26 @@ impl BackgroundCheckpoints {
                     tracing::debug!(%err, "background checkpoint failed; the next one tries again");
                 }
             }
-        }))
+        });
+        BackgroundCheckpoints {
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Stops the task once the checkpoint it may be running is done, so that the caller's own
+    /// checkpoint does not find the log busy.
+    pub(crate) async fn stop(mut self) {
+        drop(self.stop.take());
+        // A task that panicked has nothing left to stop.
+        let _ = (&mut self.task).await;
     }
 }
 
 impl Drop for BackgroundCheckpoints {
+    /// Dropped without [`BackgroundCheckpoints::stop`] (the import was cancelled): the task
+    /// ends at once, its checkpoint, if one runs, finishing on its connection's thread.
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }

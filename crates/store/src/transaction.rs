@@ -78,31 +78,36 @@ impl Store {
         Ok(tx)
     }
 
-    /// One connection of the pool, kept for a series of write transactions (an import's):
-    /// see [`WriterConnection`].
+    /// One connection of the pool, kept for a series of write transactions: see
+    /// [`WriterConnection`].
     pub async fn writer_connection(&self) -> Result<WriterConnection> {
-        let (held, checkpoints) = match &self.backend {
-            Backend::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                // Never back in the pool with the import's checkpoint setting: closed on drop,
-                // or by `release_memory`.
-                conn.close_on_drop();
-                let pages = IMPORT_AUTOCHECKPOINT_PAGES;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "PRAGMA wal_autocheckpoint = {pages}"
-                )))
-                .execute(&mut *conn)
-                .await?;
-                let checkpoints = BackgroundCheckpoints::start(pool.clone());
-                (Held::Sqlite(conn), Some(checkpoints))
-            }
-            Backend::Postgres(pool) => (Held::Postgres(pool.acquire().await?), None),
+        let held = match &self.backend {
+            Backend::Sqlite(pool) => Held::Sqlite(pool.acquire().await?),
+            Backend::Postgres(pool) => Held::Postgres(pool.acquire().await?),
         };
         Ok(WriterConnection {
             held,
             defers_indexes: false,
-            _checkpoints: checkpoints,
+            checkpoints: None,
         })
+    }
+
+    /// A [`WriterConnection`] for an import. On SQLite its commits leave the write-ahead log's
+    /// checkpoints to a task beside it (see `checkpoints`), and it is closed when it is done
+    /// ([`WriterConnection::release_memory`]) or dropped, never back in the pool with that
+    /// setting.
+    pub async fn import_connection(&self) -> Result<WriterConnection> {
+        let mut connection = self.writer_connection().await?;
+        if let (Held::Sqlite(conn), Backend::Sqlite(pool)) = (&mut connection.held, &self.backend) {
+            conn.close_on_drop();
+            let pages = IMPORT_AUTOCHECKPOINT_PAGES;
+            let setting = format!("PRAGMA wal_autocheckpoint = {pages}");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(setting))
+                .execute(&mut **conn)
+                .await?;
+            connection.checkpoints = Some(BackgroundCheckpoints::start(pool.clone()));
+        }
+        Ok(connection)
     }
 }
 
@@ -127,14 +132,14 @@ impl Tx<'_> {
 /// transaction began each one with a cold cache, and filled a second cache for nothing
 /// (~45 MB more peak memory).
 ///
-/// On SQLite its commits leave checkpoints to a task beside it, for as long as it lives (see
-/// `checkpoints`).
+/// An import's ([`Store::import_connection`]) leaves checkpoints to a task beside it on
+/// SQLite, for as long as it lives.
 pub struct WriterConnection {
     pub(crate) held: Held,
     /// Whether this connection's import builds the deferred indexes at its end: each of its
     /// transactions then says so again (see `deferred_indexes`).
     pub(crate) defers_indexes: bool,
-    _checkpoints: Option<BackgroundCheckpoints>,
+    checkpoints: Option<BackgroundCheckpoints>,
 }
 
 pub(crate) enum Held {
@@ -153,13 +158,32 @@ impl WriterConnection {
         Ok(tx)
     }
 
-    /// Closes a SQLite connection, which frees the pages it cached: an import leaves it full
-    /// of history no question is waiting for, and the pool would keep that memory for as long
-    /// as the connection lives, next to the caches of the connections that serve questions.
-    /// (The pool opens another when it needs one.) The background checkpoints stop with it.
+    /// Frees the pages SQLite cached for this connection: an import leaves it full of history
+    /// no question is waiting for, and the pool would keep that memory for as long as the
+    /// connection lives, next to the caches of the connections that serve questions.
+    ///
+    /// An import's connection ([`Store::import_connection`]) stops its background checkpoints,
+    /// copies what is left of the write-ahead log into the database and cuts the log file
+    /// back to nothing (unless a question is reading it: it does not wait), and closes.
     pub async fn release_memory(self) -> Result<()> {
-        if let Held::Sqlite(conn) = self.held {
-            conn.close().await?;
+        let WriterConnection {
+            held, checkpoints, ..
+        } = self;
+        match (held, checkpoints) {
+            (Held::Sqlite(mut conn), Some(checkpoints)) => {
+                checkpoints.stop().await;
+                // A busy checkpoint is no error: it says so in its row.
+                sqlx::raw_sql("PRAGMA busy_timeout = 0; PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&mut *conn)
+                    .await?;
+                conn.close().await?;
+            }
+            (Held::Sqlite(mut conn), None) => {
+                sqlx::raw_sql("PRAGMA shrink_memory")
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            (Held::Postgres(_), _) => {}
         }
         Ok(())
     }
