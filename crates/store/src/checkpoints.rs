@@ -53,10 +53,20 @@ impl BackgroundCheckpoints {
                     _ = ticks.tick() => {}
                     _ = &mut stopped => return,
                 }
-                if let Err(err) = sqlx::raw_sql("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(&pool)
-                    .await
-                {
+                // Stopping need not wait for a connection (the pool may be busy), only for a
+                // checkpoint under way.
+                let conn = tokio::select! {
+                    conn = pool.acquire() => conn,
+                    _ = &mut stopped => return,
+                };
+                let checkpoint = match conn {
+                    Ok(mut conn) => sqlx::raw_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                        .execute(&mut *conn)
+                        .await
+                        .map(drop),
+                    Err(err) => Err(err),
+                };
+                if let Err(err) = checkpoint {
                     tracing::debug!(%err, "background checkpoint failed; the next one tries again");
                 }
             }

@@ -172,10 +172,12 @@ impl WriterConnection {
         match (held, checkpoints) {
             (Held::Sqlite(mut conn), Some(checkpoints)) => {
                 checkpoints.stop().await;
-                // A busy checkpoint is no error: it says so in its row.
-                sqlx::raw_sql("PRAGMA busy_timeout = 0; PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&mut *conn)
-                    .await?;
+                // A busy log is no error (the checkpoint says so in its row), and a failure
+                // (a full disk) leaves the copy to the next checkpoint: the import committed.
+                let truncate = "PRAGMA busy_timeout = 0; PRAGMA wal_checkpoint(TRUNCATE)";
+                if let Err(err) = sqlx::raw_sql(truncate).execute(&mut *conn).await {
+                    tracing::warn!(%err, "the write-ahead log could not be copied at the import's end");
+                }
                 conn.close().await?;
             }
             (Held::Sqlite(mut conn), None) => {
