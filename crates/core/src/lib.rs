@@ -13,4 +13,4 @@ pub use listen::{
     PlayDetails, Source, SourceSet,
 };
 pub use secret::Secret;
-pub use user::{ApiToken, Principal, User};
+pub use user::{ApiToken, InvalidName, Principal, User, checked_display_name, checked_user_name};

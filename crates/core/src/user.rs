@@ -83,3 +83,100 @@ impl From<&ApiToken> for Principal {
         }
     }
 }
+
+/// Why a user's name or display name cannot be stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct InvalidName {
+    /// `name` or `display_name`.
+    pub field: &'static str,
+    pub problem: &'static str,
+}
+
+/// The longest user name, in bytes.
+const MAX_USER_NAME_BYTES: usize = 64;
+
+/// The longest display name, in characters.
+const MAX_DISPLAY_NAME_CHARS: usize = 200;
+
+/// `name` without surrounding spaces, if it can be a user's name: one short word that a
+/// command line can repeat (`--user NAME`), without control characters (PostgreSQL refuses
+/// NUL in any text, so a name with one could not be stored there).
+pub fn checked_user_name(name: &str) -> Result<&str, InvalidName> {
+    let name = name.trim();
+    let problem = if name.is_empty() {
+        "must not be empty"
+    } else if name.len() > MAX_USER_NAME_BYTES {
+        "must be at most 64 bytes"
+    } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        "must be one word, without spaces or control characters (it is used as `--user NAME`)"
+    } else {
+        return Ok(name);
+    };
+    Err(InvalidName {
+        field: "name",
+        problem,
+    })
+}
+
+/// `name` without surrounding spaces, if it can be shown as a user's name; `None` when it is
+/// empty, which means no display name.
+pub fn checked_display_name(name: &str) -> Result<Option<&str>, InvalidName> {
+    let name = name.trim();
+    let problem = if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        "must be at most 200 characters"
+    } else if name.chars().any(char::is_control) {
+        "must not hold control characters"
+    } else {
+        return Ok(Some(name).filter(|name| !name.is_empty()));
+    };
+    Err(InvalidName {
+        field: "display_name",
+        problem,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_name_is_one_short_word_without_control_characters() {
+        assert_eq!(checked_user_name("  ann "), Ok("ann"));
+        assert_eq!(checked_user_name("zoë-2"), Ok("zoë-2"));
+        assert_eq!(
+            checked_user_name(&"a".repeat(64)),
+            Ok("a".repeat(64).as_str())
+        );
+        for bad in [
+            "",
+            "   ",
+            "ann b",
+            "ann\tb",
+            "ann\0",
+            "a\u{7}",
+            &"a".repeat(65),
+        ] {
+            let err = checked_user_name(bad).unwrap_err();
+            assert_eq!(err.field, "name", "{bad:?}");
+        }
+        // 33 two-byte characters are 66 bytes.
+        assert!(checked_user_name(&"é".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn a_display_name_may_have_spaces_but_no_control_characters() {
+        assert_eq!(checked_display_name(" Ann B. "), Ok(Some("Ann B.")));
+        assert_eq!(checked_display_name("  "), Ok(None));
+        assert_eq!(
+            checked_display_name(&"é".repeat(200))
+                .unwrap()
+                .map(str::len),
+            Some(400)
+        );
+        for bad in ["Ann\0", "Ann\nB", &"a".repeat(201)] {
+            let err = checked_display_name(bad).unwrap_err();
+            assert_eq!(err.field, "display_name", "{bad:?}");
+        }
+    }
+}

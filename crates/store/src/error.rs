@@ -18,6 +18,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A user's name or display name breaks the rules every caller shares.
+    #[error("{0}")]
+    InvalidName(#[from] spotify_history_core::InvalidName),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }

@@ -2,11 +2,12 @@
 //! and "sync now" (making the user due for the collector's next cycle).
 
 use crate::{Result, Store, StoreError, now_ms, on_pool};
-use spotify_history_core::{User, UserId};
+use spotify_history_core::{User, UserId, checked_display_name};
 
 /// Changes to a user: `None` leaves a field as it is, `Some(None)` clears it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UserChanges<'a> {
+    /// Follows [`checked_display_name`]; an empty one clears it.
     pub display_name: Option<Option<&'a str>>,
     /// An IANA zone name; the caller validates it.
     pub time_zone: Option<Option<&'a str>>,
@@ -15,6 +16,10 @@ pub struct UserChanges<'a> {
 impl Store {
     /// Applies `changes` to the user and returns the user as stored afterwards.
     pub async fn update_user(&self, id: UserId, changes: &UserChanges<'_>) -> Result<User> {
+        let display_name = match changes.display_name {
+            Some(Some(name)) => Some(checked_display_name(name)?),
+            other => other,
+        };
         let updated = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE users SET
@@ -24,8 +29,8 @@ impl Store {
                  WHERE id = $1",
             )
             .bind(id.0)
-            .bind(changes.display_name.is_some())
-            .bind(changes.display_name.flatten())
+            .bind(display_name.is_some())
+            .bind(display_name.flatten())
             .bind(changes.time_zone.is_some())
             .bind(changes.time_zone.flatten())
             .bind(now_ms())

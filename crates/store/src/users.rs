@@ -3,7 +3,7 @@
 use crate::row::RowExt;
 use crate::transaction::on_tx;
 use crate::{Result, Store, StoreError, now_ms, on_pool};
-use spotify_history_core::{User, UserId};
+use spotify_history_core::{User, UserId, checked_display_name, checked_user_name};
 
 const USER_COLUMNS: &str = "id, name, display_name, spotify_user_id, time_zone, sync_paused, \
                             needs_reauth, created_at";
@@ -22,12 +22,14 @@ fn user_from_row(row: &impl RowExt) -> Result<User, sqlx::Error> {
 }
 
 impl Store {
-    /// Creates an import-only user (no Spotify link yet). Names are unique.
+    /// Creates an import-only user (no Spotify link yet). Names are unique and follow
+    /// [`checked_user_name`]; an empty display name is none.
     pub async fn create_user(&self, name: &str, display_name: Option<&str>) -> Result<User> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(StoreError::Conflict("a user name cannot be empty".into()));
-        }
+        let name = checked_user_name(name)?;
+        let display_name = display_name
+            .map(checked_display_name)
+            .transpose()?
+            .flatten();
         let now = now_ms();
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO users (name, display_name, created_at, updated_at) VALUES ($1, $2, $3, $3)

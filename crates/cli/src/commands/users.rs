@@ -8,7 +8,7 @@ use clap::Subcommand;
 pub enum UsersCommand {
     /// List users
     List,
-    /// Add an import-only user (Spotify sign-in links one later)
+    /// Add an import-only user
     Add {
         /// Short unique name, used as --user NAME elsewhere
         name: String,

@@ -69,10 +69,19 @@ store_test!(users_are_created_listed_found_and_deleted, |db| {
 
     let duplicate = store.create_user("ann", None).await.unwrap_err();
     assert!(matches!(duplicate, StoreError::Conflict(ref m) if m.contains("already exists")));
-    assert!(matches!(
-        store.create_user("  ", None).await,
-        Err(StoreError::Conflict(_))
-    ));
+    // The name rules hold for every caller, on both databases (PostgreSQL cannot store NUL).
+    for (name, display_name, field) in [
+        ("  ", None, "name"),
+        ("carol smith", None, "name"),
+        ("carol\0", None, "name"),
+        ("carol", Some("Carol\0"), "display_name"),
+    ] {
+        match store.create_user(name, display_name).await {
+            Err(StoreError::InvalidName(invalid)) => assert_eq!(invalid.field, field, "{name:?}"),
+            other => panic!("{name:?} {display_name:?}: {other:?}"),
+        }
+    }
+    assert_eq!(store.list_users().await.unwrap().len(), 2);
 
     store.delete_user(bob.id).await.unwrap();
     assert!(matches!(

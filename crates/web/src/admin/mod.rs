@@ -47,6 +47,7 @@ pub(crate) fn store_error(err: StoreError) -> ApiError {
             format!("{what} not found"),
         ),
         StoreError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+        StoreError::InvalidName(name) => input::invalid(name.field, name.problem),
         err => {
             tracing::error!(error = %err, "admin API: the store failed");
             ApiError::new(

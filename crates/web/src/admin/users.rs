@@ -149,23 +149,12 @@ struct NewUser {
     time_zone: Option<String>,
 }
 
-/// `POST /admin/users`: an import-only user (they link Spotify by signing in later).
+/// `POST /admin/users`: an import-only user.
 async fn create(
     _: AdminAccess,
     State(state): State<AppState>,
     JsonBody(new): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    let name = new.name.trim();
-    if name.is_empty() {
-        return Err(invalid("name", "must not be empty"));
-    }
-    if name.chars().any(char::is_whitespace) || name.len() > 64 {
-        return Err(invalid(
-            "name",
-            "a short name without spaces (it is used as `--user NAME`), at most 64 bytes",
-        ));
-    }
-    let display_name = non_empty(new.display_name.as_deref());
     let time_zone = new
         .time_zone
         .as_deref()
@@ -173,7 +162,7 @@ async fn create(
         .transpose()?;
     let user = state
         .store
-        .create_user(name, display_name)
+        .create_user(&new.name, new.display_name.as_deref())
         .await
         .map_err(store_error)?;
     let user = if time_zone.is_some() {
@@ -222,10 +211,7 @@ async fn update(
         None => None,
     };
     let changes = UserChanges {
-        display_name: update
-            .display_name
-            .as_ref()
-            .map(|name| non_empty(name.as_deref())),
+        display_name: update.display_name.as_ref().map(Option::as_deref),
         time_zone: time_zone.as_ref().map(|zone| zone.as_deref()),
     };
     if let Some(paused) = update.paused {
@@ -353,10 +339,6 @@ async fn sync_now(
 }
 
 /// A display name, with blank meaning none.
-fn non_empty(text: Option<&str>) -> Option<&str> {
-    text.map(str::trim).filter(|t| !t.is_empty())
-}
-
 /// An IANA time zone name jiff knows, in its canonical spelling.
 fn checked_time_zone(name: &str) -> Result<String, ApiError> {
     let name = name.trim();

@@ -37,7 +37,7 @@ pub(crate) fn routes(login_per_minute: u32) -> Router<AppState> {
         .route("/admin", get(dashboard::page))
         .route("/admin/login", get(login::form).post(login::submit))
         .route("/admin/logout", post(login::logout))
-        .route("/admin/ui/users", get(users::list))
+        .route("/admin/ui/users", get(users::list).post(users::create))
         .route("/admin/ui/users/{id}", get(users::detail))
         .route("/admin/ui/users/{id}/pause", post(users::pause))
         .route("/admin/ui/users/{id}/resume", post(users::resume))
@@ -190,6 +190,9 @@ pub(crate) fn done(path: &str, notice_key: &str) -> Response {
 /// on the page.
 fn notice(key: &str) -> Option<&'static str> {
     Some(match key {
+        "created" => {
+            "User added: upload their Spotify export below, or have them sign in with Spotify to link their account."
+        }
         "paused" => "Collection is paused for this user.",
         "resumed" => "Collection resumed for this user.",
         "sync" => "The user is due now: the collector polls them in its next cycle.",
@@ -331,6 +334,11 @@ impl From<StoreError> for UiError {
                 format!("There is no {what} (any more)."),
             ),
             StoreError::Conflict(why) => UiError::new(StatusCode::CONFLICT, "Conflict", why),
+            StoreError::InvalidName(name) => UiError::bad_request(format!(
+                "The {} {}.",
+                name.field.replace('_', " "),
+                name.problem
+            )),
             other => {
                 tracing::error!(error = %other, "a page could not read the database");
                 UiError::new(

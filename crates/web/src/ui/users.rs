@@ -1,5 +1,6 @@
 //! Users: the list with sync health, one user's page (figures, charts, jobs, actions), and
-//! the actions as forms: pause/resume collection, sync now, delete with typed confirmation.
+//! the actions as forms: add a user, pause/resume collection, sync now, delete with typed
+//! confirmation.
 
 use super::history::{HistoryView, PERIODS, period};
 use super::imports::latest_imports;
@@ -84,6 +85,27 @@ pub(crate) async fn list(
         frame: page.frame.in_section("users"),
         users,
     }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewUserForm {
+    name: String,
+    #[serde(default)]
+    display_name: String,
+}
+
+/// Adds an import-only user and shows their page, where an export can be uploaded for them.
+pub(crate) async fn create(
+    State(app): State<AppState>,
+    _page: AdminPage,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response, UiError> {
+    let user = app
+        .store
+        .create_user(&form.name, Some(&form.display_name))
+        .await?;
+    tracing::info!(user = %user.id, name = %user.name, "user added from the admin UI");
+    Ok(done(&user_path(user.id.0), "created"))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,7 @@
 //! In a real browser (headless Chromium through chromedriver): an operator logs in to the
-//! admin UI, uploads a generated export, watches the import finish, opens the user's page
-//! and sees the charts; then a listener signs in through the fake Spotify and reaches `/me`
-//! with their new token. A screenshot of each page goes to `target/browser-screenshots/`.
+//! admin UI, adds a user, uploads a generated export for them, watches the import finish,
+//! opens the user's page and sees the charts; then a listener signs in through the fake
+//! Spotify and reaches `/me` with their new token. A screenshot of each page goes to `target/browser-screenshots/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`/usr/bin/chromium`,
 //! `/usr/bin/chromedriver`; CHROMIUM / CHROMEDRIVER override). Without them the test is
@@ -142,11 +142,6 @@ async fn an_operator_and_a_listener_use_the_site_in_a_browser() {
         .create_api_token(None, "browser test")
         .await
         .unwrap();
-    let listener = db
-        .store
-        .create_user("imported", Some("Imported Listener"))
-        .await
-        .unwrap();
     // The collector, as `serve` runs it: it takes the uploaded export and imports it.
     let collector = Collector::new(
         db.store.clone(),
@@ -188,6 +183,45 @@ async fn an_operator_and_a_listener_use_the_site_in_a_browser() {
             .unwrap();
         wait_for(&client, "svg#plays-per-day-chart").await;
         assert_eq!(client.current_url().await.unwrap().path(), "/admin");
+
+        // Add the user whose export is uploaded next, on the Users page.
+        client
+            .goto(&format!("{}/admin/ui/users", app.base))
+            .await
+            .unwrap();
+        for (field, text) in [
+            ("add-user-name", "imported"),
+            ("add-user-display-name", "Imported Listener"),
+        ] {
+            client
+                .find(Locator::Id(field))
+                .await
+                .unwrap()
+                .send_keys(text)
+                .await
+                .unwrap();
+        }
+        screenshot(&client, "02a-admin-add-user").await;
+        client
+            .find(Locator::Id("add-user"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&client, ".notice").await;
+        let listener = db
+            .store
+            .find_user_by_name("imported")
+            .await
+            .unwrap()
+            .expect("the form added the user");
+        assert_eq!(
+            client.current_url().await.unwrap().path(),
+            format!("/admin/ui/users/{}", listener.id)
+        );
+        client.goto(&format!("{}/admin", app.base)).await.unwrap();
+        wait_for(&client, "svg#plays-per-day-chart").await;
         assert!(count(&client, "#users-table tbody tr").await >= 1);
         screenshot(&client, "02-admin-dashboard").await;
 

@@ -580,6 +580,77 @@ store_test!(
     }
 );
 
+store_test!(an_admin_adds_a_user_on_the_users_page, |db| {
+    let ui = ui(&db.store);
+    let (cookie, csrf) = ui.session(SessionKind::Admin);
+    let empty = ui.get("/admin/ui/users", Some(&cookie)).await;
+    assert!(empty.body.contains("No users yet"));
+    assert!(
+        empty
+            .body
+            .contains(&format!(r#"action="/admin/ui/users?csrf={csrf}""#)),
+        "{}",
+        empty.body
+    );
+    let add = format!("/admin/ui/users?csrf={csrf}");
+
+    let forged = ui
+        .post_form("/admin/ui/users", Some(&cookie), &[("name", "ann")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // Names a command line cannot repeat, or PostgreSQL cannot store, are refused with the
+    // rule, and nothing is stored.
+    for (name, display_name, says) in [
+        ("ann b", "", "one word"),
+        ("ann\0", "", "control characters"),
+        ("  ", "", "must not be empty"),
+        (
+            "ann",
+            "Ann\0B",
+            "display name must not hold control characters",
+        ),
+    ] {
+        let refused = ui
+            .post_form(
+                &add,
+                Some(&cookie),
+                &[("name", name), ("display_name", display_name)],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{name:?}");
+        assert!(refused.body.contains(says), "{name:?}: {}", refused.body);
+    }
+    assert!(db.store.list_users().await.unwrap().is_empty());
+
+    let added = ui
+        .post_form(
+            &add,
+            Some(&cookie),
+            &[("name", " ann "), ("display_name", "Ann B.")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let ann = db.store.find_user_by_name("ann").await.unwrap().unwrap();
+    assert_eq!(ann.display_name.as_deref(), Some("Ann B."));
+    assert_eq!(
+        added.location(),
+        format!("/admin/ui/users/{}?notice=created", ann.id)
+    );
+    let page = ui.get(added.location(), Some(&cookie)).await;
+    assert!(page.body.contains("User added"));
+    assert!(page.body.contains(r#"id="upload-form""#));
+
+    // Without a display name the user has none; a taken name is a conflict.
+    let bob = ui.post_form(&add, Some(&cookie), &[("name", "bob")]).await;
+    assert_eq!(bob.status, StatusCode::SEE_OTHER);
+    let bob = db.store.find_user_by_name("bob").await.unwrap().unwrap();
+    assert_eq!(bob.display_name, None);
+    let taken = ui.post_form(&add, Some(&cookie), &[("name", "ann")]).await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    assert!(taken.body.contains("already exists"));
+    assert_eq!(db.store.list_users().await.unwrap().len(), 2);
+});
+
 store_test!(
     uploads_from_the_admin_ui_and_from_me_become_import_jobs,
     |db| {

@@ -82,6 +82,23 @@ store_test!(an_operator_creates_lists_and_reads_users, |db| {
         .await;
     typo.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(typo.message().contains("timezone"), "{}", typo.message());
+    // PostgreSQL refuses NUL in any text: such a name is refused alike on both databases.
+    for (body, field) in [
+        (json!({ "name": "ann b" }), "name:"),
+        (json!({ "name": "bob\u{0}" }), "name:"),
+        (
+            json!({ "name": "bob", "display_name": "B\u{0}b" }),
+            "display_name:",
+        ),
+    ] {
+        let refused = admin.call(Method::POST, "/admin/users", Some(body)).await;
+        refused.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            refused.message().starts_with(field),
+            "{}",
+            refused.message()
+        );
+    }
     let duplicate = admin
         .call(Method::POST, "/admin/users", Some(json!({ "name": "ann" })))
         .await;
@@ -175,6 +192,24 @@ store_test!(an_operator_changes_and_pauses_a_user, |db| {
         .await;
     bad.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.message().starts_with("time_zone:"));
+    let control = admin
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({ "display_name": "Ann\u{0}" })),
+        )
+        .await;
+    control.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(control.message().starts_with("display_name:"));
+    assert_eq!(
+        db.store
+            .get_user(ann)
+            .await
+            .unwrap()
+            .display_name
+            .as_deref(),
+        Some("Ann B.")
+    );
     let wrong_type = admin
         .call(Method::PATCH, &path, Some(json!({ "paused": "yes" })))
         .await;
