@@ -69,11 +69,13 @@ impl SpotifyAccess {
     }
 
     /// Finishes a sign-in: exchanges the code, asks Spotify who signed in, and stores the
-    /// encrypted tokens on that listener's user (made if new).
+    /// encrypted tokens on that listener's user: the one linked to that Spotify account (made
+    /// if new), or `to` when an administrator started the sign-in to link that user.
     pub async fn sign_in(
         &self,
         code: &str,
         code_verifier: Option<&str>,
+        to: Option<UserId>,
     ) -> Result<User, AccessError> {
         self.check_not_before().await?;
         let grant = self
@@ -92,17 +94,18 @@ impl SpotifyAccess {
             .expect("exchange_code refuses grants without a refresh token");
         let refresh_token = self.cipher.encrypt(refresh);
         let access_token = self.cipher.encrypt(&grant.access_token);
-        let user = self
-            .store
-            .link_spotify(&NewSpotifyLink {
-                spotify_user_id: &me.id,
-                display_name: me.display_name.as_deref(),
-                refresh_token: &refresh_token,
-                access_token: &access_token,
-                access_expires_at: grant.expires_at,
-                scope: &grant.scope,
-            })
-            .await?;
+        let link = NewSpotifyLink {
+            spotify_user_id: &me.id,
+            display_name: me.display_name.as_deref(),
+            refresh_token: &refresh_token,
+            access_token: &access_token,
+            access_expires_at: grant.expires_at,
+            scope: &grant.scope,
+        };
+        let user = match to {
+            Some(user) => self.store.link_spotify_to(user, &link).await?,
+            None => self.store.link_spotify(&link).await?,
+        };
         Ok(user)
     }
 

@@ -40,23 +40,60 @@ impl Store {
     /// Saves a sign-in: updates the user linked to this Spotify account, or creates one (named
     /// after the Spotify id, made unique), stores the tokens and clears `needs_reauth`.
     pub async fn link_spotify(&self, link: &NewSpotifyLink<'_>) -> Result<User> {
+        self.save_sign_in(None, link).await
+    }
+
+    /// Saves a sign-in an administrator started for `user` (e.g. one an import made): links
+    /// the Spotify account to that user, unless another user holds it or the user holds
+    /// another account ([`StoreError::Conflict`]), and stores the tokens.
+    pub async fn link_spotify_to(&self, user: UserId, link: &NewSpotifyLink<'_>) -> Result<User> {
+        self.save_sign_in(Some(user), link).await
+    }
+
+    async fn save_sign_in(&self, to: Option<UserId>, link: &NewSpotifyLink<'_>) -> Result<User> {
         let now = now_ms();
         let mut tx = self.begin().await?;
         let user_id = on_tx!(&mut tx, conn => {
-            let existing = sqlx::query("SELECT id FROM users WHERE spotify_user_id = $1")
+            let holder = sqlx::query("SELECT id, name FROM users WHERE spotify_user_id = $1")
                 .bind(link.spotify_user_id)
                 .fetch_optional(&mut **conn)
                 .await?;
+            let existing = match (to, holder) {
+                (None, holder) => holder.map(|row| row.int("id")).transpose()?,
+                (Some(to), Some(holder)) if holder.int("id")? != to.0 => {
+                    return Err(StoreError::Conflict(format!(
+                        "Spotify account {} is already linked to user {:?}",
+                        link.spotify_user_id,
+                        holder.text("name")?
+                    )));
+                }
+                (Some(to), _) => {
+                    let row = sqlx::query("SELECT name, spotify_user_id FROM users WHERE id = $1")
+                        .bind(to.0)
+                        .fetch_optional(&mut **conn)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound(format!("user {to}")))?;
+                    if let Some(other) = row.opt_text("spotify_user_id")?
+                        && other != link.spotify_user_id
+                    {
+                        return Err(StoreError::Conflict(format!(
+                            "user {:?} is already linked to Spotify account {other}",
+                            row.text("name")?
+                        )));
+                    }
+                    Some(to.0)
+                }
+            };
             match existing {
-                Some(row) => {
-                    let id = row.int("id")?;
+                Some(id) => {
                     sqlx::query(
-                        "UPDATE users SET needs_reauth = FALSE, updated_at = $2,
+                        "UPDATE users SET spotify_user_id = $4, needs_reauth = FALSE, updated_at = $2,
                          display_name = COALESCE(display_name, $3) WHERE id = $1",
                     )
                     .bind(id)
                     .bind(now)
                     .bind(link.display_name)
+                    .bind(link.spotify_user_id)
                     .execute(&mut **conn)
                     .await?;
                     id
@@ -107,28 +144,6 @@ impl Store {
         });
         tx.commit().await?;
         self.get_user(UserId(user_id)).await
-    }
-
-    /// Links an existing user (e.g. one made by an import) to a Spotify account, when no other
-    /// user holds that account. Tokens are saved by a following [`Store::link_spotify`].
-    pub async fn set_spotify_user_id(&self, user: UserId, spotify_user_id: &str) -> Result<()> {
-        let result = on_pool!(self, pool => {
-            sqlx::query("UPDATE users SET spotify_user_id = $2, updated_at = $3 WHERE id = $1")
-                .bind(user.0)
-                .bind(spotify_user_id)
-                .bind(now_ms())
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-        });
-        match result {
-            Ok(0) => Err(StoreError::NotFound(format!("user {user}"))),
-            Ok(_) => Ok(()),
-            Err(err) if StoreError::is_unique_violation(&err) => Err(StoreError::Conflict(
-                format!("Spotify account {spotify_user_id} is linked to another user"),
-            )),
-            Err(err) => Err(err.into()),
-        }
     }
 
     /// The user's stored tokens, `None` when they never signed in with Spotify.

@@ -13,7 +13,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use spotify_history_core::User;
+use spotify_history_core::{User, UserId};
 use spotify_history_spotify::{AccessError, SpotifyError};
 use spotify_history_store::StoreError;
 
@@ -85,7 +85,11 @@ async fn finish(
         )
     })?;
     let user = spotify
-        .sign_in(&code, Some(&sign_in.verifier))
+        .sign_in(
+            &code,
+            Some(&sign_in.verifier),
+            sign_in.link_user.map(UserId),
+        )
         .await
         .map_err(sign_in_failed)?;
     tracing::info!(user = %user.id, spotify_user_id = ?user.spotify_user_id, "signed in with Spotify");
@@ -189,6 +193,23 @@ fn sign_in_failed(err: AccessError) -> Problem {
         )
         .retry_after(u64::try_from(wait.as_secs()).unwrap_or(0).max(1)),
         AccessError::Spotify(err) => spotify_failed(err),
+        // Only a link an administrator started can conflict, or find its user gone.
+        AccessError::Store(StoreError::Conflict(why)) => Problem::new(
+            StatusCode::CONFLICT,
+            "already_linked",
+            "This Spotify account was not linked",
+            format!("{why}."),
+            "Nothing was changed. One Spotify account belongs to one user: import this history for the user that holds the account, or delete that user first.",
+        )
+        .without_sign_in_link(),
+        AccessError::Store(StoreError::NotFound(what)) => Problem::new(
+            StatusCode::NOT_FOUND,
+            "user_not_found",
+            "The user to link is gone",
+            format!("There is no {what} any more."),
+            "Nothing was changed.",
+        )
+        .without_sign_in_link(),
         AccessError::Store(err) => signed_in_but(err, "save your Spotify connection"),
         other => Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,21 +1,25 @@
 //! `GET /auth/login[?next=URL]`: sends the listener to Spotify to sign in, with a PKCE
 //! challenge and a sealed `state`, and binds the sign-in to this browser with a cookie.
+//! `?link=TICKET` (from the admin UI's "Link a Spotify account") links the account that signs
+//! in to the ticket's user, and comes back to that user's admin page.
 
 use super::next::parse as parse_next;
 use super::not_configured;
 use super::pages::Problem;
-use super::state::SignInState;
+use super::state::{LinkTicket, SignInState};
 use crate::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use spotify_history_spotify::{Pkce, SCOPES};
+use spotify_history_core::UserId;
+use spotify_history_spotify::{Pkce, SCOPES, TokenCipher};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct LoginQuery {
     next: Option<String>,
+    link: Option<String>,
 }
 
 /// 302 to Spotify's authorize page; 400 for a `next` that is not http(s) or a path; 503
@@ -38,16 +42,34 @@ pub(crate) async fn login(
             return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
         }
     }
-    let next = match query {
-        Ok(Query(query)) => query.next.filter(|n| !n.is_empty()),
+    let query = match query {
+        Ok(Query(query)) => query,
         Err(rejection) => return bad_link(rejection.body_text()).respond(&headers),
     };
-    let next = match next.as_deref().map(parse_next).transpose() {
-        Ok(next) => next,
-        Err(why) => return bad_link(why).respond(&headers),
+    let next = match query
+        .next
+        .filter(|n| !n.is_empty())
+        .as_deref()
+        .map(parse_next)
+    {
+        None => None,
+        Some(Ok(next)) => Some(next),
+        Some(Err(why)) => return bad_link(why).respond(&headers),
+    };
+    let link = match query
+        .link
+        .map(|sealed| LinkTicket::open(spotify.cipher(), &sealed))
+    {
+        None => None,
+        Some(Some(ticket)) => Some(ticket),
+        Some(None) => return expired_link_ticket().respond(&headers),
     };
     let pkce = Pkce::generate();
-    let sign_in = SignInState::new(pkce.verifier.expose().to_owned(), next);
+    let mut sign_in = SignInState::new(pkce.verifier.expose().to_owned(), next);
+    if let Some(ticket) = link {
+        sign_in.link_user = Some(ticket.user);
+        sign_in.next = Some(format!("/admin/ui/users/{}?notice=linked", ticket.user));
+    }
     let url = spotify.client().authorize_url(
         &sign_in.seal(spotify.cipher()),
         Some(&pkce.challenge),
@@ -87,6 +109,25 @@ fn other_origin(headers: &HeaderMap, redirect_uri: &str) -> Option<String> {
     let to_loopback_ip = authority.starts_with("127.0.0.1");
     (hostname.eq_ignore_ascii_case("localhost") && to_loopback_ip)
         .then(|| format!("{scheme}://{authority}"))
+}
+
+/// Where the admin UI sends the administrator's browser to link the Spotify account that
+/// signs in there to `user` (see [`LinkTicket`]).
+pub(crate) fn link_sign_in_path(cipher: &TokenCipher, user: UserId) -> String {
+    let ticket = LinkTicket { user: user.0 }.seal(cipher);
+    let ticket: String = form_urlencoded::byte_serialize(ticket.as_bytes()).collect();
+    format!("/auth/login?link={ticket}")
+}
+
+fn expired_link_ticket() -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_link",
+        "This link to connect a Spotify account is not valid",
+        "It has expired (it is valid for 10 minutes) or was not made by this server.",
+        "Start again from the user's page in the admin UI (Link a Spotify account).",
+    )
+    .without_sign_in_link()
 }
 
 fn bad_link(why: String) -> Problem {

@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
+pub(crate) use login::link_sign_in_path;
 use pages::Problem;
 use std::net::SocketAddr;
 

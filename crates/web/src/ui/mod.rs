@@ -43,6 +43,10 @@ pub(crate) fn routes(login_per_minute: u32) -> Router<AppState> {
         .route("/admin/ui/users/{id}/resume", post(users::resume))
         .route("/admin/ui/users/{id}/sync", post(users::sync_now))
         .route("/admin/ui/users/{id}/delete", post(users::delete))
+        .route(
+            "/admin/ui/users/{id}/link-spotify",
+            post(users::link_spotify),
+        )
         .route("/admin/ui/jobs", get(jobs::page))
         .route("/admin/ui/imports", get(imports::page))
         .route("/admin/ui/imports/live", get(imports::live))
@@ -192,6 +196,9 @@ fn notice(key: &str) -> Option<&'static str> {
     Some(match key {
         "created" => {
             "User added: upload their Spotify export below, or have them sign in with Spotify to link their account."
+        }
+        "linked" => {
+            "Spotify account linked: the collector fetches this user's plays from its next cycle."
         }
         "paused" => "Collection is paused for this user.",
         "resumed" => "Collection resumed for this user.",

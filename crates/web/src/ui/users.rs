@@ -9,7 +9,7 @@ use crate::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use spotify_history_analytics::{Analytics, Scope, SyncStatus};
 use spotify_history_core::UserId;
@@ -192,6 +192,9 @@ struct UserPage {
     period: &'static str,
     periods: [(&'static str, &'static str); 4],
     imports: Vec<ImportRow>,
+    /// Whether a Spotify account can be linked from here: an app is configured and the user
+    /// has none.
+    can_link_spotify: bool,
 }
 
 pub(crate) async fn detail(
@@ -211,6 +214,7 @@ pub(crate) async fn detail(
         })
         .await?;
     let imports = latest_imports(&app, user.id).await?;
+    let user_spotify_id_unset = user.spotify_user_id.is_none();
     Ok(render(&UserPage {
         frame: page.frame.in_section("users"),
         id,
@@ -229,6 +233,7 @@ pub(crate) async fn detail(
         period: period_key,
         periods: PERIODS,
         imports,
+        can_link_spotify: app.spotify.is_some() && user_spotify_id_unset,
     }))
 }
 
@@ -266,6 +271,24 @@ pub(crate) async fn sync_now(
     app.store.request_sync(UserId(id)).await?;
     tracing::info!(user = id, "sync requested from the admin UI");
     Ok(done(&user_path(id), "sync"))
+}
+
+/// Starts a Spotify sign-in in this browser whose account is linked to the user (one an
+/// import made, say); it comes back to the user's page.
+pub(crate) async fn link_spotify(
+    State(app): State<AppState>,
+    _page: AdminPage,
+    Path(id): Path<i64>,
+) -> Result<Response, UiError> {
+    let user = app.store.get_user(UserId(id)).await?;
+    let spotify = app.spotify.as_ref().ok_or_else(|| {
+        UiError::bad_request(
+            "No Spotify app is configured: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET to link accounts.",
+        )
+    })?;
+    tracing::info!(user = id, "Spotify link started from the admin UI");
+    let path = crate::oauth::link_sign_in_path(spotify.cipher(), user.id);
+    Ok(Redirect::to(&path).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@
 
 use reqwest::Url;
 use reqwest::header::{CACHE_CONTROL, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
-use spotify_history_core::{Secret, User};
+use spotify_history_core::{Secret, User, UserId};
 use spotify_history_mcp::McpState;
 use spotify_history_spotify::{
     SpotifyAccess, SpotifyApp, SpotifyClient, SpotifyConfig, TokenCipher,
@@ -683,4 +683,140 @@ store_test!(without_a_spotify_app_sign_in_answers_503, |db| {
             }
         }
     }
+});
+
+impl Browser {
+    /// Signs in to the admin UI with a new admin token.
+    async fn admin_session(&mut self, app: &App) {
+        let token = app.store.create_api_token(None, "admin").await.unwrap();
+        let request = self
+            .http
+            .post(format!("{}/admin/login", app.base))
+            .form(&[("token", token.plaintext.expose())]);
+        let answer = self.send(request).await;
+        assert_eq!(answer.status(), 303);
+    }
+
+    /// The admin page of `user`, and the CSRF token its forms carry.
+    async fn user_page(&mut self, app: &App, user: UserId) -> (String, String) {
+        let page = self
+            .get(&format!("{}/admin/ui/users/{user}", app.base))
+            .await;
+        assert_eq!(page.status(), 200);
+        let body = page.text().await.unwrap();
+        let start = body.find("?csrf=").expect("a form with the CSRF token") + "?csrf=".len();
+        let csrf = body[start..].split('"').next().unwrap().to_owned();
+        (body, csrf)
+    }
+
+    /// Presses "Link a Spotify account" on the user's page and goes through Spotify; returns
+    /// the callback's answer.
+    async fn link_spotify(&mut self, app: &App, user: UserId) -> reqwest::Response {
+        let (page, csrf) = self.user_page(app, user).await;
+        assert!(page.contains(r#"id="link-spotify""#), "{page}");
+        let request = self.http.post(format!(
+            "{}/admin/ui/users/{user}/link-spotify?csrf={csrf}",
+            app.base
+        ));
+        let start = self.send(request).await;
+        assert_eq!(start.status(), 303);
+        let login = location(&start);
+        let query = login.strip_prefix("/auth/login").expect("to the sign-in");
+        assert!(query.starts_with("?link="), "{login}");
+        let callback = self.through_spotify(app, query).await;
+        self.get(&callback).await
+    }
+}
+
+store_test!(
+    an_administrator_links_an_imported_user_to_the_spotify_account_that_signs_in,
+    |db| {
+        let app = start(&db.store, 1_000).await;
+        let me = db.store.create_user("me", None).await.unwrap();
+        let ann = ann(&app);
+        let mut admin = Browser::new();
+        admin.admin_session(&app).await;
+
+        let back = admin.link_spotify(&app, me.id).await;
+        assert_eq!(back.status(), 303);
+        assert_eq!(
+            location(&back),
+            format!("/admin/ui/users/{}?notice=linked", me.id)
+        );
+        // The imported user holds the account and its tokens; no user was made for it.
+        let linked = spotify_user(&db.store, "ann-spotify").await;
+        assert_eq!(linked.iter().map(|u| u.id).collect::<Vec<_>>(), [me.id]);
+        assert_eq!(linked[0].display_name.as_deref(), Some("Ann <b>Ö</b>"));
+        assert!(db.store.spotify_link(me.id).await.unwrap().is_some());
+        assert_eq!(db.store.list_users().await.unwrap().len(), 1);
+        let page = admin.get(&format!("{}{}", app.base, location(&back))).await;
+        let page = page.text().await.unwrap();
+        assert!(page.contains("Spotify account linked"), "{page}");
+        assert!(!page.contains(r#"id="link-spotify""#));
+
+        // The listener's own sign-in now reaches the same user.
+        app.spotify.set_next_login(&ann);
+        let own = Browser::new().sign_in(&app, "").await;
+        assert_eq!(location(&own), "/me");
+        assert_eq!(db.store.list_users().await.unwrap().len(), 1);
+    }
+);
+
+store_test!(a_spotify_account_held_by_another_user_is_not_linked, |db| {
+    let app = start(&db.store, 1_000).await;
+    ann(&app);
+    let signed_in = Browser::new().sign_in(&app, "").await;
+    assert_eq!(location(&signed_in), "/me");
+    let holder = spotify_user(&db.store, "ann-spotify").await.remove(0);
+    let imported = db.store.create_user("imported", None).await.unwrap();
+    let mut admin = Browser::new();
+    admin.admin_session(&app).await;
+
+    ann(&app);
+    let refused = admin.link_spotify(&app, imported.id).await;
+    assert_eq!(refused.status(), 409);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains(&format!("already linked to user &#34;{}&#34;", holder.name))
+            || page.contains(&format!("already linked to user \"{}\"", holder.name)),
+        "{page}"
+    );
+    assert!(page.contains("Nothing was changed"));
+    assert_eq!(
+        db.store
+            .get_user(imported.id)
+            .await
+            .unwrap()
+            .spotify_user_id,
+        None
+    );
+    assert!(db.store.spotify_link(imported.id).await.unwrap().is_none());
+    assert_eq!(spotify_user(&db.store, "ann-spotify").await, [holder]);
+});
+
+store_test!(a_link_ticket_this_server_did_not_make_is_refused, |db| {
+    let app = start(&db.store, 1_000).await;
+    let me = db.store.create_user("me", None).await.unwrap();
+    let mut browser = Browser::new();
+    // A listener cannot make a ticket: a sign-in state, a ticket of another key, or text.
+    let other =
+        TokenCipher::new(&Secret::new("a2V5LW9mLWFub3RoZXItc2VydmVyLTMyLWJ5dGVzISE=")).unwrap();
+    let forged = other.seal(format!(r#"{{"l":{}}}"#, me.id).as_bytes());
+    for ticket in [forged.as_str(), "garbage"] {
+        let answer = browser
+            .get(&format!("{}/auth/login?link={ticket}", app.base))
+            .await;
+        assert_eq!(answer.status(), 400);
+        assert!(
+            answer
+                .text()
+                .await
+                .unwrap()
+                .contains("not made by this server")
+        );
+    }
+    assert_eq!(
+        db.store.get_user(me.id).await.unwrap().spotify_user_id,
+        None
+    );
 });
