@@ -229,35 +229,35 @@ impl NewListen {
     /// search costs ~0.07 s of an import's parser per million listens.
     pub fn replace_nul_characters(&mut self) {
         let item = &mut self.item;
-        let artists = item.artists.iter_mut();
-        let strings = [&mut item.uri, &mut item.isrc]
-            .into_iter()
-            .flatten()
-            .chain([&mut item.name])
-            .chain(
-                item.album
-                    .iter_mut()
-                    .flat_map(|a| a.uri.iter_mut().chain([&mut a.name])),
-            )
-            .chain(artists.flat_map(|a| a.uri.iter_mut().chain([&mut a.name])));
-        for text in strings {
-            if let Some(replaced) = nul_replaced(text) {
-                *text = replaced;
+        replace_nul(&mut item.name);
+        for text in [&mut item.uri, &mut item.isrc].into_iter().flatten() {
+            replace_nul(text);
+        }
+        if let Some(album) = &mut item.album {
+            replace_nul(&mut album.name);
+            if let Some(uri) = &mut album.uri {
+                replace_nul(uri);
+            }
+        }
+        for artist in &mut item.artists {
+            replace_nul(&mut artist.name);
+            if let Some(uri) = &mut artist.uri {
+                replace_nul(uri);
             }
         }
         for text in self.details.texts_mut().into_iter().flatten() {
-            if let Some(replaced) = nul_replaced(text) {
-                *text = replaced.into();
+            if text.contains('\0') {
+                *text = text.replace('\0', "\u{FFFD}").into();
             }
         }
     }
 }
 
-/// `text` with its NUL characters replaced by U+FFFD, if it has any.
-fn nul_replaced(text: &str) -> Option<String> {
-    text.as_bytes()
-        .contains(&0)
-        .then(|| text.replace('\0', "\u{FFFD}"))
+/// Replaces `text`'s NUL characters, if it has any, by U+FFFD.
+fn replace_nul(text: &mut String) {
+    if text.contains('\0') {
+        *text = text.replace('\0', "\u{FFFD}");
+    }
 }
 
 /// The catalogue keys of one listen's item, computed from its URIs or names (see the import
