@@ -3,9 +3,9 @@
 //! encrypt before writing and decrypt after reading (`spotify::TokenCipher`).
 
 use crate::row::RowExt;
-use crate::transaction::on_tx;
+use crate::transaction::{Tx, on_tx};
 use crate::{Result, Store, StoreError, now_ms, on_pool};
-use spotify_history_core::{User, UserId};
+use spotify_history_core::{User, UserId, checked_display_name};
 
 /// `app_state` key of the time (RFC 3339) before which no Spotify call may be made, set from a
 /// 429's Retry-After so every process honours it.
@@ -51,99 +51,17 @@ impl Store {
     }
 
     async fn save_sign_in(&self, to: Option<UserId>, link: &NewSpotifyLink<'_>) -> Result<User> {
-        let now = now_ms();
         let mut tx = self.begin().await?;
-        let user_id = on_tx!(&mut tx, conn => {
-            let holder = sqlx::query("SELECT id, name FROM users WHERE spotify_user_id = $1")
-                .bind(link.spotify_user_id)
-                .fetch_optional(&mut **conn)
-                .await?;
-            let existing = match (to, holder) {
-                (None, holder) => holder.map(|row| row.int("id")).transpose()?,
-                (Some(to), Some(holder)) if holder.int("id")? != to.0 => {
-                    return Err(StoreError::Conflict(format!(
-                        "Spotify account {} is already linked to user {:?}",
-                        link.spotify_user_id,
-                        holder.text("name")?
-                    )));
-                }
-                (Some(to), _) => {
-                    let row = sqlx::query("SELECT name, spotify_user_id FROM users WHERE id = $1")
-                        .bind(to.0)
-                        .fetch_optional(&mut **conn)
-                        .await?
-                        .ok_or_else(|| StoreError::NotFound(format!("user {to}")))?;
-                    if let Some(other) = row.opt_text("spotify_user_id")?
-                        && other != link.spotify_user_id
-                    {
-                        return Err(StoreError::Conflict(format!(
-                            "user {:?} is already linked to Spotify account {other}",
-                            row.text("name")?
-                        )));
-                    }
-                    Some(to.0)
-                }
-            };
-            match existing {
-                Some(id) => {
-                    sqlx::query(
-                        "UPDATE users SET spotify_user_id = $4, needs_reauth = FALSE, updated_at = $2,
-                         display_name = COALESCE(display_name, $3) WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(now)
-                    .bind(link.display_name)
-                    .bind(link.spotify_user_id)
-                    .execute(&mut **conn)
-                    .await?;
-                    id
-                }
-                None => {
-                    let taken = sqlx::query("SELECT name FROM users WHERE name = $1 OR name LIKE $2")
-                        .bind(link.spotify_user_id)
-                        .bind(format!("{}-%", link.spotify_user_id))
-                        .fetch_all(&mut **conn)
-                        .await?
-                        .iter()
-                        .map(|row| row.text("name"))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let name = free_name(link.spotify_user_id, &taken);
-                    sqlx::query(
-                        "INSERT INTO users (name, display_name, spotify_user_id, created_at, updated_at)
-                         VALUES ($1, $2, $3, $4, $4) RETURNING id",
-                    )
-                    .bind(&name)
-                    .bind(link.display_name)
-                    .bind(link.spotify_user_id)
-                    .bind(now)
-                    .fetch_one(&mut **conn)
-                    .await?
-                    .int("id")?
-                }
+        let user = match save_sign_in(&mut tx, to, link).await {
+            Ok(user) => user,
+            Err(err) => {
+                // The refusal is the answer; the rollback only frees the locks at once.
+                let _ = tx.rollback().await;
+                return Err(err);
             }
-        });
-        on_tx!(&mut tx, conn => {
-            sqlx::query(
-                "INSERT INTO spotify_tokens
-                     (user_id, refresh_token, access_token, access_expires_at, scope, authorized_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)
-                 ON CONFLICT (user_id) DO UPDATE SET
-                     refresh_token = excluded.refresh_token, access_token = excluded.access_token,
-                     access_expires_at = excluded.access_expires_at, scope = excluded.scope,
-                     authorized_at = excluded.authorized_at, updated_at = excluded.updated_at,
-                     last_error = NULL",
-            )
-            .bind(user_id)
-            .bind(link.refresh_token)
-            .bind(link.access_token)
-            .bind(link.access_expires_at)
-            .bind(link.scope)
-            .bind(now)
-            .execute(&mut **conn)
-            .await?;
-        });
+        };
         tx.commit().await?;
-        self.get_user(UserId(user_id)).await
+        self.get_user(user).await
     }
 
     /// The user's stored tokens, `None` when they never signed in with Spotify.
@@ -293,6 +211,133 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+}
+
+/// The user a sign-in is saved on (see [`Store::link_spotify`] and [`Store::link_spotify_to`]),
+/// with its tokens stored, in `tx`.
+async fn save_sign_in(
+    tx: &mut Tx<'_>,
+    to: Option<UserId>,
+    link: &NewSpotifyLink<'_>,
+) -> Result<UserId> {
+    let now = now_ms();
+    // Spotify's display name is whatever its owner typed: one our rules refuse (a NUL, which
+    // PostgreSQL cannot store, say) is left out rather than failing the sign-in.
+    let display_name = link
+        .display_name
+        .and_then(|name| checked_display_name(name).ok().flatten());
+    let account = link.spotify_user_id;
+    let user = on_tx!(tx, conn => {
+        let holder = sqlx::query("SELECT id, name FROM users WHERE spotify_user_id = $1")
+            .bind(account)
+            .fetch_optional(&mut **conn)
+            .await?;
+        let holder = holder.map(|row| Ok::<_, sqlx::Error>((row.int("id")?, row.text("name")?))).transpose()?;
+        match (to, holder) {
+            (Some(to), Some((id, name))) if id != to.0 => {
+                return Err(StoreError::Conflict(format!(
+                    "Spotify account {account} is already linked to user {name:?}"
+                )));
+            }
+            (Some(to), _) => {
+                // Only a user without an account, or with this one, takes it.
+                let updated = sqlx::query(
+                    "UPDATE users SET spotify_user_id = $2, needs_reauth = FALSE, updated_at = $3,
+                     display_name = COALESCE(display_name, $4)
+                     WHERE id = $1 AND (spotify_user_id IS NULL OR spotify_user_id = $2)",
+                )
+                .bind(to.0)
+                .bind(account)
+                .bind(now)
+                .bind(display_name)
+                .execute(&mut **conn)
+                .await
+                .map_err(|err| linked_meanwhile(err, account))?
+                .rows_affected();
+                if updated == 0 {
+                    let row = sqlx::query("SELECT name, spotify_user_id FROM users WHERE id = $1")
+                        .bind(to.0)
+                        .fetch_optional(&mut **conn)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound(format!("user {to}")))?;
+                    return Err(StoreError::Conflict(format!(
+                        "user {:?} is already linked to Spotify account {}",
+                        row.text("name")?,
+                        row.opt_text("spotify_user_id")?.unwrap_or_default()
+                    )));
+                }
+                to.0
+            }
+            (None, Some((id, _))) => {
+                sqlx::query(
+                    "UPDATE users SET needs_reauth = FALSE, updated_at = $2,
+                     display_name = COALESCE(display_name, $3) WHERE id = $1",
+                )
+                .bind(id)
+                .bind(now)
+                .bind(display_name)
+                .execute(&mut **conn)
+                .await?;
+                id
+            }
+            (None, None) => {
+                let taken = sqlx::query("SELECT name FROM users WHERE name = $1 OR name LIKE $2")
+                    .bind(account)
+                    .bind(format!("{account}-%"))
+                    .fetch_all(&mut **conn)
+                    .await?
+                    .iter()
+                    .map(|row| row.text("name"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let name = free_name(account, &taken);
+                sqlx::query(
+                    "INSERT INTO users (name, display_name, spotify_user_id, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $4) RETURNING id",
+                )
+                .bind(&name)
+                .bind(display_name)
+                .bind(account)
+                .bind(now)
+                .fetch_one(&mut **conn)
+                .await
+                .map_err(|err| linked_meanwhile(err, account))?
+                .int("id")?
+            }
+        }
+    });
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO spotify_tokens
+                 (user_id, refresh_token, access_token, access_expires_at, scope, authorized_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)
+             ON CONFLICT (user_id) DO UPDATE SET
+                 refresh_token = excluded.refresh_token, access_token = excluded.access_token,
+                 access_expires_at = excluded.access_expires_at, scope = excluded.scope,
+                 authorized_at = excluded.authorized_at, updated_at = excluded.updated_at,
+                 last_error = NULL",
+        )
+        .bind(user)
+        .bind(link.refresh_token)
+        .bind(link.access_token)
+        .bind(link.access_expires_at)
+        .bind(link.scope)
+        .bind(now)
+        .execute(&mut **conn)
+        .await?;
+    });
+    Ok(UserId(user))
+}
+
+/// A write that another sign-in of the same account beat (PostgreSQL's transactions see each
+/// other's commits; SQLite's take turns): the unique account (or name) refused it.
+fn linked_meanwhile(err: sqlx::Error, account: &str) -> StoreError {
+    if StoreError::is_unique_violation(&err) {
+        StoreError::Conflict(format!(
+            "Spotify account {account} was linked by another sign-in at the same moment"
+        ))
+    } else {
+        err.into()
     }
 }
 

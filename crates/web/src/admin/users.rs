@@ -338,7 +338,6 @@ async fn sync_now(
     ))
 }
 
-/// A display name, with blank meaning none.
 /// An IANA time zone name jiff knows, in its canonical spelling.
 fn checked_time_zone(name: &str) -> Result<String, ApiError> {
     let name = name.trim();

@@ -3,6 +3,7 @@
 //! per client address (RATE_LIMIT_AUTH_PER_MINUTE), since they need no credential.
 
 mod callback;
+pub(crate) mod link;
 mod login;
 mod next;
 mod pages;
@@ -16,7 +17,6 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
-pub(crate) use login::link_sign_in_path;
 use pages::Problem;
 use std::net::SocketAddr;
 

@@ -33,33 +33,9 @@ pub(crate) struct SignInState {
     #[serde(rename = "b")]
     pub nonce: String,
     /// The user an administrator links to the Spotify account that signs in (see
-    /// [`LinkTicket`]); `None` for a listener's own sign-in.
+    /// `oauth::link`); `None` for a listener's own sign-in.
     #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
     pub link_user: Option<i64>,
-}
-
-/// An administrator's leave to link the Spotify account that signs in next to one user (made
-/// for a user an import created, who has no sign-in of their own): made by the admin UI,
-/// sealed like the state and valid as long, carried in `/auth/login?link=`. Only this server
-/// can make one, so no listener can attach their account to somebody else's history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LinkTicket {
-    #[serde(rename = "l")]
-    pub user: i64,
-}
-
-impl LinkTicket {
-    pub(crate) fn seal(&self, cipher: &TokenCipher) -> String {
-        let json = serde_json::to_vec(self).expect("a struct of one number serializes");
-        cipher.seal(&json)
-    }
-
-    /// The ticket, if this server sealed it within [`MAX_AGE`].
-    pub(crate) fn open(cipher: &TokenCipher, sealed: &str) -> Option<LinkTicket> {
-        let json = cipher.open(sealed, MAX_AGE).ok()?;
-        serde_json::from_slice(&json).ok()
-    }
 }
 
 /// Why a `state` was refused. Fernet does not say whether a token was altered or expired,
@@ -158,21 +134,6 @@ mod tests {
             SignInState::open(&cipher(), &sealed, &with_cookie("sph_sign_in=other")),
             Err(StateError::OtherBrowser)
         );
-    }
-
-    #[test]
-    fn a_link_ticket_opens_as_nothing_else() {
-        let ticket = LinkTicket { user: 7 };
-        let sealed = ticket.seal(&cipher());
-        assert_eq!(LinkTicket::open(&cipher(), &sealed), Some(ticket));
-        let state = SignInState::new("v".into(), None);
-        let browser = with_cookie(&format!("{NONCE_COOKIE}={}", state.nonce));
-        assert_eq!(
-            SignInState::open(&cipher(), &sealed, &browser),
-            Err(StateError::InvalidOrExpired)
-        );
-        assert_eq!(LinkTicket::open(&cipher(), &state.seal(&cipher())), None);
-        assert_eq!(LinkTicket::open(&cipher(), "l=7"), None);
     }
 
     #[test]

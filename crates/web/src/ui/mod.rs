@@ -195,7 +195,7 @@ pub(crate) fn done(path: &str, notice_key: &str) -> Response {
 fn notice(key: &str) -> Option<&'static str> {
     Some(match key {
         "created" => {
-            "User added: upload their Spotify export below, or have them sign in with Spotify to link their account."
+            "User added: upload their Spotify export below, and link their Spotify account to collect their new plays."
         }
         "linked" => {
             "Spotify account linked: the collector fetches this user's plays from its next cycle."

@@ -9,7 +9,8 @@ use crate::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use serde::Deserialize;
 use spotify_history_analytics::{Analytics, Scope, SyncStatus};
 use spotify_history_core::UserId;
@@ -278,6 +279,7 @@ pub(crate) async fn sync_now(
 pub(crate) async fn link_spotify(
     State(app): State<AppState>,
     _page: AdminPage,
+    headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, UiError> {
     let user = app.store.get_user(UserId(id)).await?;
@@ -286,9 +288,10 @@ pub(crate) async fn link_spotify(
             "No Spotify app is configured: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET to link accounts.",
         )
     })?;
+    let redirect =
+        crate::oauth::link::start(spotify, &headers, user.id).map_err(UiError::bad_request)?;
     tracing::info!(user = id, "Spotify link started from the admin UI");
-    let path = crate::oauth::link_sign_in_path(spotify.cipher(), user.id);
-    Ok(Redirect::to(&path).into_response())
+    Ok(redirect)
 }
 
 #[derive(Debug, Deserialize)]

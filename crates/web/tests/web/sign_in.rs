@@ -10,7 +10,7 @@ use spotify_history_mcp::McpState;
 use spotify_history_spotify::{
     SpotifyAccess, SpotifyApp, SpotifyClient, SpotifyConfig, TokenCipher,
 };
-use spotify_history_store::Store;
+use spotify_history_store::{NewSpotifyLink, Store, StoreError};
 use spotify_history_testkit::fake_spotify::{self, Failure, FakeSpotify, FakeUser};
 use spotify_history_testkit::store_test;
 use spotify_history_web::{AppState, Authenticator, router};
@@ -697,33 +697,51 @@ impl Browser {
         assert_eq!(answer.status(), 303);
     }
 
-    /// The admin page of `user`, and the CSRF token its forms carry.
-    async fn user_page(&mut self, app: &App, user: UserId) -> (String, String) {
+    /// Presses "Link a Spotify account" on the user's admin page (`host` overriding the
+    /// request's Host); returns the answer.
+    async fn press_link(
+        &mut self,
+        app: &App,
+        user: UserId,
+        host: Option<&str>,
+    ) -> reqwest::Response {
         let page = self
             .get(&format!("{}/admin/ui/users/{user}", app.base))
             .await;
         assert_eq!(page.status(), 200);
-        let body = page.text().await.unwrap();
-        let start = body.find("?csrf=").expect("a form with the CSRF token") + "?csrf=".len();
-        let csrf = body[start..].split('"').next().unwrap().to_owned();
-        (body, csrf)
-    }
-
-    /// Presses "Link a Spotify account" on the user's page and goes through Spotify; returns
-    /// the callback's answer.
-    async fn link_spotify(&mut self, app: &App, user: UserId) -> reqwest::Response {
-        let (page, csrf) = self.user_page(app, user).await;
+        let page = page.text().await.unwrap();
         assert!(page.contains(r#"id="link-spotify""#), "{page}");
-        let request = self.http.post(format!(
+        let start = page.find("?csrf=").expect("a form with the CSRF token") + "?csrf=".len();
+        let csrf = page[start..].split('"').next().unwrap();
+        let mut request = self.http.post(format!(
             "{}/admin/ui/users/{user}/link-spotify?csrf={csrf}",
             app.base
         ));
-        let start = self.send(request).await;
+        if let Some(host) = host {
+            request = request.header(reqwest::header::HOST, host);
+        }
+        self.send(request).await
+    }
+
+    /// Links the Spotify account that signs in next to `user` from its admin page, through
+    /// Spotify; returns the callback URL, not yet visited.
+    async fn link_through_spotify(&mut self, app: &App, user: UserId) -> String {
+        let start = self.press_link(app, user, None).await;
         assert_eq!(start.status(), 303);
-        let login = location(&start);
-        let query = login.strip_prefix("/auth/login").expect("to the sign-in");
-        assert!(query.starts_with("?link="), "{login}");
-        let callback = self.through_spotify(app, query).await;
+        let authorize = location(&start);
+        assert!(
+            authorize.starts_with(&app.spotify.accounts_base()),
+            "{authorize}"
+        );
+        // Spotify asks who signs in, even in a browser that approved the app before.
+        assert_eq!(param(&authorize, "show_dialog").as_deref(), Some("true"));
+        let back = self.get(&authorize).await;
+        assert_eq!(back.status(), 302);
+        location(&back)
+    }
+
+    async fn link_spotify(&mut self, app: &App, user: UserId) -> reqwest::Response {
+        let callback = self.link_through_spotify(app, user).await;
         self.get(&callback).await
     }
 }
@@ -742,6 +760,21 @@ store_test!(
         assert_eq!(
             location(&back),
             format!("/admin/ui/users/{}?notice=linked", me.id)
+        );
+        // No listener session and no MCP token: the administrator only linked.
+        assert!(
+            back.headers().get_all(SET_COOKIE).iter().all(|c| !c
+                .to_str()
+                .unwrap()
+                .starts_with("sph_session=")
+                && !c.to_str().unwrap().starts_with("sph_new_token="))
+        );
+        assert!(
+            db.store
+                .list_api_tokens(Some(me.id))
+                .await
+                .unwrap()
+                .is_empty()
         );
         // The imported user holds the account and its tokens; no user was made for it.
         let linked = spotify_user(&db.store, "ann-spotify").await;
@@ -762,61 +795,147 @@ store_test!(
     }
 );
 
-store_test!(a_spotify_account_held_by_another_user_is_not_linked, |db| {
+store_test!(
+    a_spotify_account_is_linked_to_one_user_and_a_user_to_one_account,
+    |db| {
+        let app = start(&db.store, 1_000).await;
+        ann(&app);
+        let signed_in = Browser::new().sign_in(&app, "").await;
+        assert_eq!(location(&signed_in), "/me");
+        let holder = spotify_user(&db.store, "ann-spotify").await.remove(0);
+        let imported = db.store.create_user("imported", None).await.unwrap();
+        let mut admin = Browser::new();
+        admin.admin_session(&app).await;
+
+        // Ann's account is held by the user her own sign-in made.
+        ann(&app);
+        let refused = admin.link_spotify(&app, imported.id).await;
+        assert_eq!(refused.status(), 409);
+        let page = refused.text().await.unwrap();
+        assert!(
+            page.contains(&format!("already linked to user &#34;{}&#34;", holder.name)),
+            "{page}"
+        );
+        assert!(page.contains("Nothing was changed"));
+        assert_eq!(
+            db.store
+                .get_user(imported.id)
+                .await
+                .unwrap()
+                .spotify_user_id,
+            None
+        );
+        assert!(db.store.spotify_link(imported.id).await.unwrap().is_none());
+        assert_eq!(spotify_user(&db.store, "ann-spotify").await, [holder]);
+
+        // Linked to Bob's account, the user takes no other; Bob's again renews the tokens.
+        let bob = app.spotify.add_user("bob-spotify", "Bob");
+        app.spotify.set_next_login(&bob);
+        assert_eq!(admin.link_spotify(&app, imported.id).await.status(), 303);
+        let link = |account| NewSpotifyLink {
+            spotify_user_id: account,
+            display_name: None,
+            refresh_token: "sealed-refresh",
+            access_token: "sealed-access",
+            access_expires_at: 0,
+            scope: "user-read-recently-played",
+        };
+        match db
+            .store
+            .link_spotify_to(imported.id, &link("carl-spotify"))
+            .await
+        {
+            Err(StoreError::Conflict(why)) => {
+                assert!(
+                    why.contains("is already linked to Spotify account bob-spotify"),
+                    "{why}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(spotify_user(&db.store, "carl-spotify").await.is_empty());
+        let again = db
+            .store
+            .link_spotify_to(imported.id, &link("bob-spotify"))
+            .await
+            .unwrap();
+        assert_eq!(again.id, imported.id);
+        assert_eq!(
+            db.store
+                .spotify_link(imported.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .refresh_token,
+            "sealed-refresh"
+        );
+        assert_eq!(db.store.list_users().await.unwrap().len(), 2);
+    }
+);
+
+store_test!(a_link_ends_clearly_when_it_cannot_be_made, |db| {
     let app = start(&db.store, 1_000).await;
+    let gone = db.store.create_user("gone", None).await.unwrap();
     ann(&app);
-    let signed_in = Browser::new().sign_in(&app, "").await;
-    assert_eq!(location(&signed_in), "/me");
-    let holder = spotify_user(&db.store, "ann-spotify").await.remove(0);
-    let imported = db.store.create_user("imported", None).await.unwrap();
     let mut admin = Browser::new();
     admin.admin_session(&app).await;
 
-    ann(&app);
-    let refused = admin.link_spotify(&app, imported.id).await;
-    assert_eq!(refused.status(), 409);
-    let page = refused.text().await.unwrap();
+    // The user was deleted while the administrator was at Spotify.
+    let callback = admin.link_through_spotify(&app, gone.id).await;
+    db.store.delete_user(gone.id).await.unwrap();
+    let answer = admin.get(&callback).await;
+    assert_eq!(answer.status(), 404);
     assert!(
-        page.contains(&format!("already linked to user &#34;{}&#34;", holder.name))
-            || page.contains(&format!("already linked to user \"{}\"", holder.name)),
-        "{page}"
-    );
-    assert!(page.contains("Nothing was changed"));
-    assert_eq!(
-        db.store
-            .get_user(imported.id)
+        answer
+            .text()
             .await
             .unwrap()
-            .spotify_user_id,
-        None
+            .contains("The user to link is gone")
     );
-    assert!(db.store.spotify_link(imported.id).await.unwrap().is_none());
-    assert_eq!(spotify_user(&db.store, "ann-spotify").await, [holder]);
+    assert!(db.store.list_users().await.unwrap().is_empty());
+
+    // On `localhost`, Spotify would send the browser back to 127.0.0.1, without the session.
+    let me = db.store.create_user("me", None).await.unwrap();
+    let port = app.base.rsplit(':').next().unwrap();
+    let refused = admin
+        .press_link(&app, me.id, Some(&format!("localhost:{port}")))
+        .await;
+    assert_eq!(refused.status(), 400);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains(&format!("{}/admin/ui/users/{}", app.base, me.id)),
+        "{page}"
+    );
 });
 
-store_test!(a_link_ticket_this_server_did_not_make_is_refused, |db| {
+store_test!(a_listeners_own_sign_in_never_links_another_user, |db| {
     let app = start(&db.store, 1_000).await;
     let me = db.store.create_user("me", None).await.unwrap();
-    let mut browser = Browser::new();
-    // A listener cannot make a ticket: a sign-in state, a ticket of another key, or text.
-    let other =
-        TokenCipher::new(&Secret::new("a2V5LW9mLWFub3RoZXItc2VydmVyLTMyLWJ5dGVzISE=")).unwrap();
-    let forged = other.seal(format!(r#"{{"l":{}}}"#, me.id).as_bytes());
-    for ticket in [forged.as_str(), "garbage"] {
-        let answer = browser
-            .get(&format!("{}/auth/login?link={ticket}", app.base))
-            .await;
-        assert_eq!(answer.status(), 400);
-        assert!(
-            answer
-                .text()
-                .await
-                .unwrap()
-                .contains("not made by this server")
-        );
-    }
+    ann(&app);
+    // No address can name a user to link: such a parameter is no part of a sign-in.
+    let back = Browser::new()
+        .sign_in(
+            &app,
+            &format!("?link={}&link_user={}&u={}", me.id, me.id, me.id),
+        )
+        .await;
+    assert_eq!(location(&back), "/me");
     assert_eq!(
         db.store.get_user(me.id).await.unwrap().spotify_user_id,
         None
     );
+    assert_eq!(spotify_user(&db.store, "ann-spotify").await.len(), 1);
 });
+
+store_test!(
+    a_display_name_our_rules_refuse_is_left_out_of_a_sign_in,
+    |db| {
+        let app = start(&db.store, 1_000).await;
+        let odd = app.spotify.add_user("odd-spotify", "Odd\u{0}Name");
+        app.spotify.set_next_login(&odd);
+        let back = Browser::new().sign_in(&app, "").await;
+        assert_eq!(location(&back), "/me");
+        let user = spotify_user(&db.store, "odd-spotify").await.remove(0);
+        assert_eq!(user.display_name, None);
+    }
+);

@@ -1,0 +1,31 @@
+//! Linking a Spotify account to an existing user (one an import made, say): the admin UI's
+//! "Link a Spotify account" starts a sign-in in the administrator's browser whose sealed state
+//! names the user, and the callback links the account that signs in to that user. Nothing in
+//! an address can start such a sign-in: only this POST, behind an admin session and its CSRF
+//! token, makes that state, and the callback accepts it only from the browser it was made for.
+
+use super::login::{other_origin, to_spotify};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use spotify_history_core::UserId;
+use spotify_history_spotify::SpotifyAccess;
+
+/// A redirect to Spotify linking the account that signs in to `user`, coming back to the
+/// user's admin page; or, as a message, why it cannot start here.
+pub(crate) fn start(
+    spotify: &SpotifyAccess,
+    request_headers: &axum::http::HeaderMap,
+    user: UserId,
+) -> Result<Response, String> {
+    let page = format!("/admin/ui/users/{user}");
+    if let Some(origin) = other_origin(request_headers, spotify) {
+        // Spotify comes back to that host, where this browser has no admin session and no
+        // sign-in cookie.
+        return Err(format!(
+            "Spotify sends the browser back to {origin}, not to this address: open the admin UI at {origin}{page} and link from there."
+        ));
+    }
+    let next = format!("{page}?notice=linked");
+    let redirect = to_spotify(spotify, Some(next), Some(user.0)).map_err(|p| p.message)?;
+    Ok((StatusCode::SEE_OTHER, redirect).into_response())
+}
