@@ -300,8 +300,7 @@ async fn save_sign_in(
                 .bind(account)
                 .bind(now)
                 .fetch_one(&mut **conn)
-                .await
-                .map_err(|err| linked_meanwhile(err, account))?
+                .await?
                 .int("id")?
             }
         }
@@ -329,8 +328,8 @@ async fn save_sign_in(
     Ok(UserId(user))
 }
 
-/// A write that another sign-in of the same account beat (PostgreSQL's transactions see each
-/// other's commits; SQLite's take turns): the unique account (or name) refused it.
+/// A link that another sign-in of the same account beat (PostgreSQL's transactions see each
+/// other's commits; SQLite's take turns): the unique account refused it.
 fn linked_meanwhile(err: sqlx::Error, account: &str) -> StoreError {
     if StoreError::is_unique_violation(&err) {
         StoreError::Conflict(format!(

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use spotify_history_core::{User, UserId};
-use spotify_history_spotify::{AccessError, SpotifyError};
+use spotify_history_spotify::{AccessError, SpotifyAccess, SpotifyError};
 use spotify_history_store::StoreError;
 
 /// Name of the token made at a listener's first sign-in.
@@ -33,22 +33,28 @@ pub(crate) async fn callback(
     headers: HeaderMap,
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
-    match finish(&app, &headers, query).await {
-        Ok(mut response) => {
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, clear_cookie());
-            response
-        }
+    let (spotify, sign_in, query) = match open(&app, &headers, query) {
+        Ok(opened) => opened,
+        // Not a sign-in of this browser: one it has going on stays possible.
+        Err(problem) => return problem.respond(&headers),
+    };
+    // This browser's sign-in is over either way: its cookie goes, and its state with it.
+    let mut response = match finish(&app, spotify, sign_in, query).await {
+        Ok(response) => response,
         Err(problem) => problem.respond(&headers),
-    }
+    };
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_cookie());
+    response
 }
 
-async fn finish(
-    app: &AppState,
+/// The sign-in this browser started, as its `state` says, and the rest of Spotify's answer.
+fn open<'a>(
+    app: &'a AppState,
     headers: &HeaderMap,
     query: Result<Query<CallbackQuery>, QueryRejection>,
-) -> Result<Response, Problem> {
+) -> Result<(&'a SpotifyAccess, SignInState, CallbackQuery), Problem> {
     let spotify = app.spotify.as_ref().ok_or_else(not_configured)?;
     let Query(query) = query.map_err(|rejection| {
         start_again(
@@ -59,13 +65,13 @@ async fn finish(
             ),
         )
     })?;
-    let sealed = query.state.ok_or_else(|| {
+    let sealed = query.state.as_deref().ok_or_else(|| {
         start_again(
             "missing_state",
             "The address has no `state`, so this server cannot tell which sign-in it finishes.",
         )
     })?;
-    let sign_in = SignInState::open(spotify.cipher(), &sealed, headers).map_err(|err| match err {
+    let sign_in = SignInState::open(spotify.cipher(), sealed, headers).map_err(|err| match err {
         StateError::InvalidOrExpired => start_again(
             "invalid_state",
             "This sign-in link has expired (a sign-in must finish within 10 minutes) or was not made by this server.",
@@ -75,6 +81,16 @@ async fn finish(
             "This sign-in was started in another browser or tab, or this browser does not keep cookies for this site.",
         ),
     })?;
+    Ok((spotify, sign_in, query))
+}
+
+/// Exchanges Spotify's code and saves the sign-in.
+async fn finish(
+    app: &AppState,
+    spotify: &SpotifyAccess,
+    sign_in: SignInState,
+    query: CallbackQuery,
+) -> Result<Response, Problem> {
     if let Some(error) = query.error {
         return Err(refused_at_spotify(&error));
     }
@@ -193,7 +209,7 @@ fn sign_in_failed(err: AccessError) -> Problem {
         )
         .retry_after(u64::try_from(wait.as_secs()).unwrap_or(0).max(1)),
         AccessError::Spotify(err) => spotify_failed(err),
-        // Only a link an administrator started can conflict, or find its user gone.
+        // A link an administrator started: the account or the user is taken, or the user gone.
         AccessError::Store(StoreError::Conflict(why)) => Problem::new(
             StatusCode::CONFLICT,
             "already_linked",

@@ -9,7 +9,7 @@ use crate::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use spotify_history_analytics::{Analytics, Scope, SyncStatus};
@@ -283,6 +283,16 @@ pub(crate) async fn link_spotify(
     Path(id): Path<i64>,
 ) -> Result<Response, UiError> {
     let user = app.store.get_user(UserId(id)).await?;
+    if let Some(account) = &user.spotify_user_id {
+        return Err(UiError::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            format!(
+                "{} is already linked to Spotify account {account}.",
+                user.name
+            ),
+        ));
+    }
     let spotify = app.spotify.as_ref().ok_or_else(|| {
         UiError::bad_request(
             "No Spotify app is configured: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET to link accounts.",

@@ -817,6 +817,10 @@ store_test!(
             "{page}"
         );
         assert!(page.contains("Nothing was changed"));
+        assert!(
+            !admin.has_cookie("sph_sign_in"),
+            "the refused sign-in is over"
+        );
         assert_eq!(
             db.store
                 .get_user(imported.id)
@@ -894,8 +898,65 @@ store_test!(a_link_ends_clearly_when_it_cannot_be_made, |db| {
     );
     assert!(db.store.list_users().await.unwrap().is_empty());
 
-    // On `localhost`, Spotify would send the browser back to 127.0.0.1, without the session.
+    // A link's way back from Spotify finishes only in the browser that started it.
     let me = db.store.create_user("me", None).await.unwrap();
+    let callback = admin.link_through_spotify(&app, me.id).await;
+    let elsewhere = Browser::new().get(&callback).await;
+    assert_eq!(elsewhere.status(), 400);
+    assert!(
+        elsewhere
+            .text()
+            .await
+            .unwrap()
+            .contains("started in another browser")
+    );
+    assert_eq!(
+        db.store.get_user(me.id).await.unwrap().spotify_user_id,
+        None
+    );
+
+    // Only an administrator's form starts a link: not without its CSRF token, not a listener.
+    let path = format!("{}/admin/ui/users/{}/link-spotify", app.base, me.id);
+    let forged = admin.send(admin.http.post(&path)).await;
+    assert_eq!(forged.status(), 403);
+    let signed_in = {
+        let mut listener = Browser::new();
+        assert_eq!(location(&listener.sign_in(&app, "").await), "/me");
+        listener
+    };
+    let mut listener = signed_in;
+    let refused = listener.send(listener.http.post(&path)).await;
+    assert!(
+        !refused.headers().get(LOCATION).is_some_and(|l| l
+            .to_str()
+            .unwrap()
+            .starts_with(&app.spotify.accounts_base())),
+        "{refused:?}"
+    );
+    assert_eq!(
+        db.store.get_user(me.id).await.unwrap().spotify_user_id,
+        None
+    );
+
+    // A user linked already is refused before Spotify is asked.
+    let ann_user = spotify_user(&db.store, "ann-spotify").await.remove(0);
+    let page = admin
+        .get(&format!("{}/admin/ui/users/{}", app.base, ann_user.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("?csrf=").unwrap() + "?csrf=".len();
+    let csrf = page[start..].split('"').next().unwrap().to_owned();
+    let linked = admin
+        .send(admin.http.post(format!(
+            "{}/admin/ui/users/{}/link-spotify?csrf={csrf}",
+            app.base, ann_user.id
+        )))
+        .await;
+    assert_eq!(linked.status(), 409);
+
+    // On `localhost`, Spotify would send the browser back to 127.0.0.1, without the session.
     let port = app.base.rsplit(':').next().unwrap();
     let refused = admin
         .press_link(&app, me.id, Some(&format!("localhost:{port}")))
