@@ -375,6 +375,11 @@ fn invalid(variable: &'static str, problem: impl Into<String>) -> SettingsError 
 }
 
 impl Settings {
+    /// Where uploaded exports are streamed to, and removed from once imported.
+    pub fn uploads_dir(&self) -> std::path::PathBuf {
+        self.data_dir.join("uploads")
+    }
+
     /// How an import of `user`'s export runs (IMPORT_RECORDS_PER_COMMIT).
     pub fn import_options(&self, user: UserId) -> ImportOptions {
         ImportOptions {

@@ -3,6 +3,7 @@
 
 use spotify_history_import::{ImportOptions, Limits};
 use spotify_history_spotify::RECENTLY_PLAYED_MAX_LIMIT;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The seed's default cycle (COLLECTOR_INTERVAL_SECONDS).
@@ -28,6 +29,9 @@ pub struct CollectorConfig {
     pub import_limits: Limits,
     /// Records an import job stores per transaction (IMPORT_RECORDS_PER_COMMIT).
     pub import_records_per_commit: u64,
+    /// The upload folder (`DATA_DIR/uploads`): an import job's file there is removed once the
+    /// job has ended. `None` keeps every file.
+    pub uploads_dir: Option<PathBuf>,
 }
 
 /// How the first sync of a new user pages backwards through recently-played
@@ -74,6 +78,7 @@ impl CollectorConfig {
             owner: unique_owner(),
             import_limits: Limits::default(),
             import_records_per_commit: ImportOptions::DEFAULT_RECORDS_PER_COMMIT,
+            uploads_dir: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::error::WorkError;
 use crate::report::WorkOutcome;
 use spotify_history_core::{JobRunId, metrics};
 use spotify_history_import::{
-    FileStatus, ImportOptions, ImportProgress, ImportReport, ImportSource, import,
+    FileStatus, ImportOptions, ImportProgress, ImportReport, ImportSource, import, remove_uploads,
 };
 use spotify_history_store::{
     ClaimedImportJob, FinishedImportJob, ImportJobCounts, JobKind, RunStatus, Store,
@@ -63,7 +63,7 @@ pub(crate) async fn run_import_job(
         error: error.as_deref(),
     };
     match store.finish_import_job(job.id, owner, &finished).await {
-        Ok(true) => {}
+        Ok(true) => remove_upload(config, &job).await,
         Ok(false) => tracing::warn!(
             import_job = %job.id,
             "another collector took this import job over (the lease ran out): it finishes it"
@@ -99,6 +99,16 @@ pub(crate) async fn run_import_job(
     }
     .with_details(store, details)
     .await
+}
+
+/// Removes the job's uploaded file once the job has ended: what it brought is stored, and
+/// nothing reads the file again (an upload of the same export again skips what is stored).
+async fn remove_upload(config: &CollectorConfig, job: &ClaimedImportJob) {
+    if let (Some(dir), Some(file)) = (&config.uploads_dir, &job.file_path)
+        && remove_uploads(dir, std::slice::from_ref(file)).await > 0
+    {
+        tracing::info!(import_job = %job.id, file = %file, "uploaded export removed");
+    }
 }
 
 /// Opens the job's file and imports it, saving progress and renewing the lease meanwhile.

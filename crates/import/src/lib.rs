@@ -44,6 +44,7 @@ mod record;
 mod shared_texts;
 pub mod synthetic;
 mod timestamp;
+mod uploads;
 
 pub use classify::{FileKind, classify};
 pub use engine::{FileReport, FileStatus, ImportOptions, ImportProgress, ImportReport, import};
@@ -55,3 +56,4 @@ pub use limits::Limits;
 pub use parse::read_records;
 pub use progress::ByteProgress;
 pub use record::{FileSummary, Record, SkipCounts, SkipReason};
+pub use uploads::remove_uploads;

@@ -315,31 +315,7 @@ pub(crate) async fn delete_user_and_uploads(
     // Read before the rows go: deleting the user deletes their import jobs.
     let files = store.import_job_files(user).await?;
     store.delete_user(user).await?;
-    Ok(remove_uploads(&uploads.dir, &files).await)
-}
-
-/// Removes those of `files` that lie in the upload directory (exports imported from
-/// elsewhere, e.g. by `spotify-history import`, are the operator's own files); best effort.
-async fn remove_uploads(dir: &Path, files: &[String]) -> usize {
-    let Ok(dir) = tokio::fs::canonicalize(dir).await else {
-        return 0;
-    };
-    let mut removed = 0;
-    for file in files {
-        let Ok(path) = tokio::fs::canonicalize(file).await else {
-            continue;
-        };
-        if !path.starts_with(&dir) {
-            continue;
-        }
-        match tokio::fs::remove_file(&path).await {
-            Ok(()) => removed += 1,
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "could not remove an upload of a deleted user")
-            }
-        }
-    }
-    removed
+    Ok(spotify_history_import::remove_uploads(&uploads.dir, &files).await)
 }
 
 #[cfg(test)]

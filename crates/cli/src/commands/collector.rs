@@ -54,5 +54,6 @@ fn collector(settings: &Settings, store: &Store, spotify: Option<SpotifyAccess>)
     config.import_limits =
         Limits::from_settings(settings.import_max_zip_size_mb, settings.import_max_records);
     config.import_records_per_commit = settings.import_records_per_commit;
+    config.uploads_dir = Some(settings.uploads_dir());
     Collector::new(store.clone(), spotify, config)
 }

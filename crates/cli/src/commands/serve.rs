@@ -50,7 +50,7 @@ pub async fn run(settings: &Settings, collect: bool) -> anyhow::Result<()> {
             auth_rate_limit_per_minute: settings.rate_limit_auth_per_minute,
             sessions,
             uploads: Uploads::new(
-                settings.data_dir.join("uploads"),
+                settings.uploads_dir(),
                 settings.import_max_zip_size_mb * 1024 * 1024,
             ),
         },

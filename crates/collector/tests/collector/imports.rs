@@ -122,6 +122,47 @@ store_test!(
     }
 );
 
+store_test!(an_uploaded_export_is_removed_once_its_job_has_ended, |db| {
+    let store = &db.store;
+    let user = store.create_user("ann", None).await.unwrap().id;
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = dir.path().join("uploads");
+    std::fs::create_dir(&uploads).unwrap();
+    let uploaded = uploads.join("1-my_spotify_data.zip");
+    SyntheticExport::generate(SyntheticConfig {
+        plays: 200,
+        seed: 3,
+        ..SyntheticConfig::default()
+    })
+    .write_zip(&uploaded)
+    .unwrap();
+    let broken = uploads.join("2-cut_short.zip");
+    std::fs::write(&broken, b"PK\x03\x04 cut short").unwrap();
+    // The operator's own file, queued from outside the upload folder, is never removed.
+    let own = dir.path().join("my_spotify_data.zip");
+    std::fs::copy(&uploaded, &own).unwrap();
+    for file in [&uploaded, &broken, &own] {
+        queue(store, user, file).await;
+    }
+    let config = CollectorConfig {
+        uploads_dir: Some(uploads.clone()),
+        ..CollectorConfig::default()
+    };
+    let collector = Collector::new(store.clone(), None, config);
+    assert_eq!(cycle(&collector).await.imports.len(), 3);
+
+    let statuses: Vec<String> = import_jobs(store, user)
+        .await
+        .into_iter()
+        .map(|job| job.status)
+        .collect();
+    assert_eq!(statuses, ["succeeded", "failed", "succeeded"]);
+    assert!(!uploaded.exists(), "imported: removed");
+    assert!(!broken.exists(), "failed for good: removed too");
+    assert!(own.exists());
+    assert!(store.listen_totals(user).await.unwrap().listens > 0);
+});
+
 store_test!(
     an_export_overlapping_polled_plays_is_merged_not_double_counted,
     |db| {
