@@ -190,6 +190,17 @@ pub struct Settings {
     )]
     pub cors_allowed_origins: String,
 
+    /// Reverse proxies whose X-Forwarded-For names the client, for the per-address limits:
+    /// comma-separated IP addresses or networks (127.0.0.1, 10.0.0.0/8); empty trusts none
+    #[arg(
+        long,
+        env = "TRUSTED_PROXIES",
+        global = true,
+        value_name = "TRUSTED_PROXIES",
+        default_value = ""
+    )]
+    pub trusted_proxies: String,
+
     /// Requests per minute per client on /auth endpoints
     #[arg(
         long,
@@ -436,11 +447,18 @@ impl Settings {
             .map_err(|problem| invalid("CORS_ALLOWED_ORIGINS", problem))
     }
 
+    /// The reverse proxies believed about client addresses (TRUSTED_PROXIES).
+    pub fn trusted_proxies(&self) -> Result<spotify_history_web::TrustedProxies, SettingsError> {
+        spotify_history_web::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|problem| invalid("TRUSTED_PROXIES", problem))
+    }
+
     /// Checks everything that can be checked without the network; errors name the variable.
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.database_url()?;
         self.log_store_floor()?;
         self.cors_allowed_origins()?;
+        self.trusted_proxies()?;
         if let Some(url) = &self.public_base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

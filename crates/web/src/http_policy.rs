@@ -3,6 +3,7 @@
 //! limit.
 
 use crate::ApiError;
+use crate::rate_limit::TrustedProxies;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
@@ -38,6 +39,9 @@ pub struct HttpPolicy {
     /// Serve `GET /metrics` on the main address behind admin credentials. Off when
     /// METRICS_BIND_ADDR is set: metrics are then served there only (see [`crate::metrics_router`]).
     pub metrics_on_main_address: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (TRUSTED_PROXIES), for the
+    /// per-address limits.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for HttpPolicy {
@@ -46,6 +50,7 @@ impl Default for HttpPolicy {
             cors_allowed_origins: Vec::new(),
             body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
             metrics_on_main_address: true,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }

@@ -27,6 +27,7 @@ pub use log_capture::{
     DEFAULT_QUEUE_CAPACITY, LogSink, LogWriter, StoredLogsLayer, log_capture, spawn_log_retention,
 };
 pub use metrics::metrics_router;
+pub use rate_limit::TrustedProxies;
 pub use session::{
     CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, SESSION_MAX_AGE, Session, SessionKind, Sessions,
 };
@@ -49,7 +50,8 @@ pub struct AppState {
     pub mcp: McpState,
     /// Spotify sign-in and calls; `None` when no Spotify app is configured (import-only).
     pub spotify: Option<SpotifyAccess>,
-    /// Requests per minute per client address on `/auth/*` (RATE_LIMIT_AUTH_PER_MINUTE).
+    /// Requests per minute per client address on `/auth/*`, and admin logins per minute per
+    /// address (RATE_LIMIT_AUTH_PER_MINUTE).
     pub auth_rate_limit_per_minute: u32,
     /// Browser sessions of the admin UI and of listeners' `/me` pages.
     pub sessions: Sessions,
@@ -72,12 +74,14 @@ pub fn router_with_policy(state: AppState, policy: &HttpPolicy) -> Router {
     let tools = spotify_history_mcp::routes(state.mcp.clone()).layer(
         axum::middleware::from_fn_with_state(state.auth.clone(), auth::require_principal),
     );
-    let sign_in_limiter = rate_limit::IpRateLimiter::per_minute(state.auth_rate_limit_per_minute);
+    let per_address =
+        |limit| rate_limit::IpRateLimiter::per_minute(limit, policy.trusted_proxies.clone());
+    let sign_in_limiter = per_address(state.auth_rate_limit_per_minute);
     let app = Router::new()
         .merge(health::routes())
         .merge(oauth::routes(sign_in_limiter))
         .merge(admin::routes()) // admin JSON API under /admin/ (crates/web/src/admin)
-        .merge(ui::routes(state.auth_rate_limit_per_minute))
+        .merge(ui::routes(per_address(state.auth_rate_limit_per_minute)))
         .merge(me::routes())
         .fallback(error::not_found)
         .with_state(state.clone())

@@ -1,8 +1,13 @@
-//! Per-client-address rate limiting (RATE_LIMIT_AUTH_PER_MINUTE on the sign-in routes):
-//! sign-in needs no credential, so the client's IP address is the only thing to count by.
+//! Per-client-address rate limiting (RATE_LIMIT_AUTH_PER_MINUTE on the sign-in routes and
+//! admin logins): they need no credential, so the client's IP address is the only thing to
+//! count by. Behind reverse proxies named in TRUSTED_PROXIES, the client is the address the
+//! proxies say they forwarded for (`X-Forwarded-For`).
 
+use axum::extract::{ConnectInfo, Request};
+use axum::http::HeaderMap;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -17,6 +22,7 @@ const MAX_TRACKED_ADDRESSES: usize = 10_000;
 #[derive(Clone)]
 pub(crate) struct IpRateLimiter {
     limiter: Arc<DefaultKeyedRateLimiter<Option<IpAddr>>>,
+    proxies: TrustedProxies,
 }
 
 impl std::fmt::Debug for IpRateLimiter {
@@ -27,23 +33,85 @@ impl std::fmt::Debug for IpRateLimiter {
 
 impl IpRateLimiter {
     /// `requests` per minute per address; 0 is treated as 1, since 0 would lock everyone out.
-    pub(crate) fn per_minute(requests: u32) -> IpRateLimiter {
+    /// Clients behind `proxies` are told apart by what the proxies forwarded.
+    pub(crate) fn per_minute(requests: u32, proxies: TrustedProxies) -> IpRateLimiter {
         let requests = NonZeroU32::new(requests).unwrap_or(NonZeroU32::MIN);
         IpRateLimiter {
             limiter: Arc::new(governor::RateLimiter::keyed(Quota::per_minute(requests))),
+            proxies,
         }
     }
 
+    /// `Ok` if `request` may go ahead now, else how long to wait.
+    pub(crate) fn check_request(&self, request: &Request) -> Result<(), Duration> {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        self.check(self.proxies.client(peer, request.headers()))
+    }
+
     /// `Ok` if a request from `client` may go ahead now, else how long to wait.
-    pub(crate) fn check(&self, client: Option<SocketAddr>) -> Result<(), Duration> {
+    fn check(&self, client: Option<IpAddr>) -> Result<(), Duration> {
         if self.limiter.len() > MAX_TRACKED_ADDRESSES {
             self.limiter.retain_recent();
         }
-        // An IPv4 client on a dual-stack socket shows up as ::ffff:a.b.c.d: count it as a.b.c.d.
-        let key = client.map(|addr| addr.ip().to_canonical());
         self.limiter
-            .check_key(&key)
+            .check_key(&client)
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// The reverse proxies whose `X-Forwarded-For` is believed (TRUSTED_PROXIES): IP addresses
+/// or networks. Empty (the default) believes no header: the client is the connection's peer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Parses TRUSTED_PROXIES: comma-separated addresses (`127.0.0.1`, `::1`) or networks
+    /// (`10.0.0.0/8`).
+    pub fn parse(value: &str) -> Result<TrustedProxies, String> {
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                item.parse::<IpNet>()
+                    .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("{item:?} is not an IP address or network (CIDR)"))
+            })
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
+    }
+
+    fn trusts(&self, address: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&address))
+    }
+
+    /// The client of a request that came from `peer`: the peer itself, unless it is a trusted
+    /// proxy; then the nearest address in `X-Forwarded-For` (read from the right, where each
+    /// proxy appends who it heard from) that is not a trusted proxy. Addresses left of that one
+    /// are whatever the client claimed and are ignored. An IPv4 client on a dual-stack socket
+    /// (`::ffff:a.b.c.d`) counts as `a.b.c.d`.
+    pub(crate) fn client(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+        let mut client = peer?.to_canonical();
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .collect::<Vec<_>>();
+        for hop in forwarded.iter().rev() {
+            if !self.trusts(client) {
+                break;
+            }
+            match hop.trim().parse::<IpAddr>() {
+                Ok(address) => client = address.to_canonical(),
+                // Not an address (an `unknown` or a port): the last proxy is all we know.
+                Err(_) => break,
+            }
+        }
+        Some(client)
     }
 }
 
@@ -59,20 +127,78 @@ mod tests {
 
     #[test]
     fn each_address_has_its_own_allowance() {
-        let limiter = IpRateLimiter::per_minute(2);
-        let ann: SocketAddr = "192.0.2.1:5000".parse().unwrap();
-        let ann_other_port: SocketAddr = "192.0.2.1:6000".parse().unwrap();
-        let ann_mapped: SocketAddr = "[::ffff:192.0.2.1]:7000".parse().unwrap();
-        let bob: SocketAddr = "192.0.2.2:5000".parse().unwrap();
-        assert!(limiter.check(Some(ann)).is_ok());
-        assert!(limiter.check(Some(ann_other_port)).is_ok());
-        let wait = limiter.check(Some(ann_mapped)).unwrap_err();
+        let limiter = IpRateLimiter::per_minute(2, TrustedProxies::default());
+        let client = |peer: &str| {
+            let peer: SocketAddr = peer.parse().unwrap();
+            limiter.proxies.client(Some(peer.ip()), &HeaderMap::new())
+        };
+        let ann = client("192.0.2.1:5000");
+        let ann_other_port = client("192.0.2.1:6000");
+        let ann_mapped = client("[::ffff:192.0.2.1]:7000");
+        let bob = client("192.0.2.2:5000");
+        assert!(limiter.check(ann).is_ok());
+        assert!(limiter.check(ann_other_port).is_ok());
+        let wait = limiter.check(ann_mapped).unwrap_err();
         assert!(
             wait > Duration::ZERO && wait <= Duration::from_secs(30),
             "{wait:?}"
         );
-        assert!(limiter.check(Some(bob)).is_ok());
+        assert!(limiter.check(bob).is_ok());
         assert!(limiter.check(None).is_ok());
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append("x-forwarded-for", value.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn only_trusted_proxies_say_who_the_client_is() {
+        let proxies = TrustedProxies::parse(" 127.0.0.1, 10.0.0.0/8 ,::1").unwrap();
+        let ip = |text: &str| Some(text.parse::<IpAddr>().unwrap());
+        let client = |peer: &str, headers: &[&str]| proxies.client(ip(peer), &forwarded(headers));
+        // A client straight from the internet cannot pick its address.
+        assert_eq!(client("198.51.100.7", &["192.0.2.1"]), ip("198.51.100.7"));
+        // Through the proxy: the address it appended, not what the client sent before it.
+        assert_eq!(
+            client("127.0.0.1", &["203.0.113.9, 192.0.2.1"]),
+            ip("192.0.2.1")
+        );
+        assert_eq!(client("::1", &["192.0.2.1"]), ip("192.0.2.1"));
+        // Through two trusted proxies (and header lines), to the first untrusted address.
+        assert_eq!(
+            client("127.0.0.1", &["203.0.113.9, 192.0.2.1", "10.1.2.3"]),
+            ip("192.0.2.1")
+        );
+        // Only proxies, or no header: the last proxy. Garbage stops the walk there too.
+        assert_eq!(client("127.0.0.1", &["10.1.2.3"]), ip("10.1.2.3"));
+        assert_eq!(client("127.0.0.1", &[]), ip("127.0.0.1"));
+        assert_eq!(
+            client("127.0.0.1", &["192.0.2.1, unknown"]),
+            ip("127.0.0.1")
+        );
+        assert_eq!(client("127.0.0.1", &["::ffff:192.0.2.1"]), ip("192.0.2.1"));
+        assert_eq!(proxies.client(None, &forwarded(&["192.0.2.1"])), None);
+        // Nothing trusted by default.
+        assert_eq!(
+            TrustedProxies::default().client(ip("127.0.0.1"), &forwarded(&["192.0.2.1"])),
+            ip("127.0.0.1")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        assert_eq!(
+            TrustedProxies::parse("").unwrap(),
+            TrustedProxies::default()
+        );
+        assert!(TrustedProxies::parse("10.0.0.0/8,fd00::/8,192.0.2.1").is_ok());
+        let err = TrustedProxies::parse("127.0.0.1, proxy.local").unwrap_err();
+        assert!(err.contains("proxy.local"), "{err}");
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub async fn run(settings: &Settings, collect: bool) -> anyhow::Result<()> {
         cors_allowed_origins: settings.cors_allowed_origins()?,
         body_limit_bytes: spotify_history_web::DEFAULT_BODY_LIMIT_BYTES,
         metrics_on_main_address: metrics_server.is_none(),
+        trusted_proxies: settings.trusted_proxies()?,
     };
     let app = spotify_history_web::router_with_policy(
         AppState {

@@ -12,13 +12,12 @@ mod state;
 use crate::AppState;
 use crate::rate_limit::{IpRateLimiter, retry_after_secs};
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use pages::Problem;
-use std::net::SocketAddr;
 
 pub(crate) fn routes(limiter: IpRateLimiter) -> Router<AppState> {
     Router::new()
@@ -34,11 +33,7 @@ async fn limit_by_address(
     request: Request,
     next: Next,
 ) -> Response {
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr);
-    match limiter.check(client) {
+    match limiter.check_request(&request) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let secs = retry_after_secs(wait);

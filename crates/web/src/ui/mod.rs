@@ -19,7 +19,7 @@ use crate::guard::{AdminAccess, ListenerAccess};
 use crate::rate_limit::{IpRateLimiter, retry_after_secs};
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -27,12 +27,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use spotify_history_analytics::{Analytics, AnalyticsError};
 use spotify_history_store::StoreError;
-use std::net::SocketAddr;
 
 /// The admin UI's routes. `login_per_minute` limits login attempts per client address
 /// (RATE_LIMIT_AUTH_PER_MINUTE, as for `/auth`).
-pub(crate) fn routes(login_per_minute: u32) -> Router<AppState> {
-    let limiter = IpRateLimiter::per_minute(login_per_minute);
+pub(crate) fn routes(limiter: IpRateLimiter) -> Router<AppState> {
     Router::new()
         .route("/admin", get(dashboard::page))
         .route("/admin/login", get(login::form).post(login::submit))
@@ -71,11 +69,7 @@ async fn limit_logins(
     if request.method() != Method::POST || request.uri().path() != "/admin/login" {
         return next.run(request).await;
     }
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr);
-    match limiter.check(client) {
+    match limiter.check_request(&request) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let secs = retry_after_secs(wait);

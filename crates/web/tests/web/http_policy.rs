@@ -1,5 +1,6 @@
 //! What every response carries whichever route answers: CORS for the configured origins
-//! only, security headers, and the body size limit.
+//! only, security headers, and the body size limit; and who a client is behind the reverse
+//! proxies the policy trusts.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -8,7 +9,8 @@ use serde_json::Value;
 use spotify_history_store::Store;
 use spotify_history_testkit::store_test;
 use spotify_history_web::{
-    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CSP, HttpPolicy, parse_cors_origins, router_with_policy,
+    AppState, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CSP, HttpPolicy, TrustedProxies,
+    parse_cors_origins, router_with_policy,
 };
 use tower::ServiceExt;
 
@@ -171,3 +173,53 @@ store_test!(bodies_over_the_limit_get_413, |db| {
     let (status, _, _) = send(&app, upload).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 });
+
+store_test!(
+    behind_a_trusted_proxy_each_client_has_its_own_login_allowance,
+    |db| {
+        let policy = HttpPolicy {
+            trusted_proxies: TrustedProxies::parse("127.0.0.1").unwrap(),
+            ..HttpPolicy::default()
+        };
+        let app = router_with_policy(
+            AppState {
+                auth_rate_limit_per_minute: 2,
+                ..crate::state(&db.store)
+            },
+            &policy,
+        );
+        // A failed admin login, from `peer`, naming `forwarded` as the client.
+        let login = |peer: &str, forwarded: &str| {
+            let mut request = Request::post("/admin/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("x-forwarded-for", forwarded)
+                .body(Body::from("token=guess"))
+                .unwrap();
+            let peer: std::net::SocketAddr = peer.parse().unwrap();
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            let app = app.clone();
+            async move { app.oneshot(request).await.unwrap().status() }
+        };
+        let proxy = "127.0.0.1:40000";
+        for _ in 0..2 {
+            assert_eq!(login(proxy, "192.0.2.1").await, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(
+            login(proxy, "192.0.2.1").await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        // Another client through the same proxy is not locked out with the first.
+        assert_eq!(login(proxy, "192.0.2.2").await, StatusCode::UNAUTHORIZED);
+        // A client that is no trusted proxy cannot name another client to get more tries.
+        let direct = "198.51.100.7:50000";
+        for forwarded in ["192.0.2.3", "192.0.2.4"] {
+            assert_eq!(login(direct, forwarded).await, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(
+            login(direct, "192.0.2.5").await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+);
