@@ -91,12 +91,6 @@ impl Collector {
         &self.inner.config
     }
 
-    /// Starts the next cycle now instead of at the end of the interval (e.g. after an upload
-    /// queued an import job).
-    pub fn wake(&self) {
-        self.inner.wake.notify_one();
-    }
-
     /// Asks the loop to stop after the unit of work in hand.
     pub fn stop(&self) {
         self.inner.stopping.store(true, Ordering::SeqCst);
@@ -131,6 +125,7 @@ impl Collector {
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = self.inner.wake.notified() => {}
+                () = self.inner.store.work_queued() => {}
                 () = &mut shutdown => self.stop(),
             }
         }

@@ -129,6 +129,7 @@ impl Store {
             backend,
             url: url.clone(),
             names: Default::default(),
+            work: Default::default(),
         })
     }
 

@@ -84,6 +84,23 @@ pub struct Store {
     url: DatabaseUrl,
     /// The catalogue's names, loaded on the first search (see `history::names`).
     names: std::sync::Arc<tokio::sync::Mutex<history::CatalogNames>>,
+    /// Told when work for a collector was queued through this store (see
+    /// [`Store::work_queued`]).
+    work: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Store {
+    /// Resolves when work for a collector was queued through this store (or a clone of it)
+    /// since the last call returned: an import job, a "sync now", a new Spotify sign-in. A
+    /// collector in the same process (`serve`) starts it at once instead of at its next
+    /// cycle; one in another process finds it at its next cycle.
+    pub async fn work_queued(&self) {
+        self.work.notified().await;
+    }
+
+    fn queued_work(&self) {
+        self.work.notify_one();
+    }
 }
 
 impl std::fmt::Debug for Store {

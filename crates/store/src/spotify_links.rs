@@ -61,6 +61,33 @@ impl Store {
             }
         };
         tx.commit().await?;
+        // A new sign-in is due for its initial sync.
+        self.queued_work();
+        self.get_user(user).await
+    }
+
+    /// Forgets the user's Spotify link: the account, its tokens, and where collection stood
+    /// (a later link, to this account or another, starts with an initial sync). Their listens
+    /// and the gaps recorded in them stay.
+    pub async fn unlink_spotify(&self, user: UserId) -> Result<User> {
+        let mut tx = self.begin().await?;
+        let updated = on_tx!(&mut tx, conn => {
+            sqlx::query("DELETE FROM spotify_tokens WHERE user_id = $1").bind(user.0).execute(&mut **conn).await?;
+            sqlx::query("DELETE FROM sync_state WHERE user_id = $1").bind(user.0).execute(&mut **conn).await?;
+            sqlx::query(
+                "UPDATE users SET spotify_user_id = NULL, needs_reauth = FALSE, updated_at = $2 WHERE id = $1",
+            )
+            .bind(user.0)
+            .bind(now_ms())
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+        });
+        if updated == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound(format!("user {user}")));
+        }
+        tx.commit().await?;
         self.get_user(user).await
     }
 

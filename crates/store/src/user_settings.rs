@@ -60,6 +60,7 @@ impl Store {
             .execute(pool)
             .await?;
         });
+        self.queued_work();
         Ok(())
     }
 }

@@ -164,6 +164,66 @@ store_test!(an_uploaded_export_is_removed_once_its_job_has_ended, |db| {
 });
 
 store_test!(
+    a_running_collector_starts_an_import_queued_between_its_cycles,
+    |db| {
+        let store = &db.store;
+        let user = store.create_user("ann", None).await.unwrap().id;
+        let dir = tempfile::tempdir().unwrap();
+        let export = |name: &str, seed| {
+            let zip = dir.path().join(name);
+            SyntheticExport::generate(SyntheticConfig {
+                plays: 100,
+                seed,
+                ..SyntheticConfig::default()
+            })
+            .write_zip(&zip)
+            .unwrap();
+            zip
+        };
+        let done = |job| async move {
+            import_jobs(store, user)
+                .await
+                .iter()
+                .any(|j| j.id == job && j.status == "succeeded")
+        };
+        let first = queue(store, user, &export("first.zip", 1)).await;
+        // Cycles an hour apart: only being told of new work can start the second job soon.
+        let collector = Collector::new(
+            store.clone(),
+            None,
+            CollectorConfig::with_interval(std::time::Duration::from_secs(3600)),
+        );
+        let running = tokio::spawn({
+            let collector = collector.clone();
+            async move { collector.run(std::future::pending()).await }
+        });
+        let within =
+            |seconds| tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        let deadline = within(60);
+        while !done(first.0).await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the first cycle ran the first job"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // The first cycle is over well before this.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let second = queue(store, user, &export("second.zip", 2)).await;
+        let deadline = within(60);
+        while !done(second.0).await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "an import queued between cycles waited for the next one"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        collector.stop();
+        running.await.unwrap();
+    }
+);
+
+store_test!(
     an_export_overlapping_polled_plays_is_merged_not_double_counted,
     |db| {
         let h = Harness::new(db).await;

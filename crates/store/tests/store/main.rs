@@ -204,3 +204,46 @@ async fn an_unreachable_postgres_is_a_clear_error() {
     assert!(message.contains("cannot open the database"), "{message}");
     assert!(message.contains("DATABASE_URL"), "{message}");
 }
+
+store_test!(queueing_work_tells_a_collector_of_the_same_process, |db| {
+    use spotify_history_store::{NewImportJob, NewSpotifyLink};
+    let store = &db.store;
+    // Ready at once when work was queued since the last call, never otherwise.
+    let told = || async {
+        tokio::time::timeout(std::time::Duration::ZERO, store.work_queued())
+            .await
+            .is_ok()
+    };
+    let ann = store.create_user("ann", None).await.unwrap();
+    assert!(!told().await, "a new user is no work");
+
+    store
+        .create_import_job(&NewImportJob {
+            user: ann.id,
+            file_name: "my_spotify_data.zip",
+            file_path: "/nowhere/my_spotify_data.zip",
+            size_bytes: 10,
+        })
+        .await
+        .unwrap();
+    assert!(told().await, "an import job");
+    assert!(!told().await, "told once");
+
+    let linked = store
+        .link_spotify(&NewSpotifyLink {
+            spotify_user_id: "ann-spotify",
+            display_name: None,
+            refresh_token: "sealed-refresh",
+            access_token: "sealed-access",
+            access_expires_at: 0,
+            scope: "user-read-recently-played",
+        })
+        .await
+        .unwrap();
+    assert!(told().await, "a sign-in, due for its initial sync");
+    store.request_sync(linked.id).await.unwrap();
+    assert!(told().await, "sync now");
+    // A clone is the same store.
+    store.clone().request_sync(linked.id).await.unwrap();
+    assert!(told().await);
+});

@@ -6,7 +6,7 @@ use super::{analytics_error, store_error, utc};
 use crate::{AdminAccess, ApiError, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -26,6 +26,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/users/{id}/pause", post(pause))
         .route("/admin/users/{id}/resume", post(resume))
         .route("/admin/users/{id}/sync", post(sync_now))
+        .route("/admin/users/{id}/spotify", delete(unlink_spotify))
 }
 
 /// A user as the admin API shows one. Times in UTC.
@@ -267,6 +268,22 @@ async fn remove(
         "deleted": { "id": user.id, "name": user.name },
         "removed_uploads": removed_files,
     })))
+}
+
+/// `DELETE /admin/users/{id}/spotify`: forgets the user's Spotify account and tokens (their
+/// listens stay); the admin UI links one again.
+async fn unlink_spotify(
+    _: AdminAccess,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<UserView>, ApiError> {
+    let user = state
+        .store
+        .unlink_spotify(UserId(id))
+        .await
+        .map_err(store_error)?;
+    tracing::warn!(user = id, "Spotify account unlinked by an admin");
+    Ok(Json(user.into()))
 }
 
 /// `POST /admin/users/{id}/pause`: the collector leaves the user alone; their data stays.

@@ -45,6 +45,10 @@ pub(crate) fn routes(limiter: IpRateLimiter) -> Router<AppState> {
             "/admin/ui/users/{id}/link-spotify",
             post(users::link_spotify),
         )
+        .route(
+            "/admin/ui/users/{id}/unlink-spotify",
+            post(users::unlink_spotify),
+        )
         .route("/admin/ui/jobs", get(jobs::page))
         .route("/admin/ui/imports", get(imports::page))
         .route("/admin/ui/imports/live", get(imports::live))
@@ -193,6 +197,9 @@ fn notice(key: &str) -> Option<&'static str> {
         }
         "linked" => {
             "Spotify account linked: the collector fetches this user's plays from its next cycle."
+        }
+        "unlinked" => {
+            "Spotify account unlinked: nothing more is collected for this user; their listens stay."
         }
         "paused" => "Collection is paused for this user.",
         "resumed" => "Collection resumed for this user.",

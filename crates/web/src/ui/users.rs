@@ -196,6 +196,8 @@ struct UserPage {
     /// Whether a Spotify account can be linked from here: an app is configured and the user
     /// has none.
     can_link_spotify: bool,
+    /// The Spotify account the user is linked to.
+    spotify_account: Option<String>,
 }
 
 pub(crate) async fn detail(
@@ -215,7 +217,7 @@ pub(crate) async fn detail(
         })
         .await?;
     let imports = latest_imports(&app, user.id).await?;
-    let user_spotify_id_unset = user.spotify_user_id.is_none();
+    let spotify_account = user.spotify_user_id.clone();
     Ok(render(&UserPage {
         frame: page.frame.in_section("users"),
         id,
@@ -234,7 +236,8 @@ pub(crate) async fn detail(
         period: period_key,
         periods: PERIODS,
         imports,
-        can_link_spotify: app.spotify.is_some() && user_spotify_id_unset,
+        can_link_spotify: app.spotify.is_some() && spotify_account.is_none(),
+        spotify_account,
     }))
 }
 
@@ -302,6 +305,17 @@ pub(crate) async fn link_spotify(
         crate::oauth::link::start(spotify, &headers, user.id).map_err(UiError::bad_request)?;
     tracing::info!(user = id, "Spotify link started from the admin UI");
     Ok(redirect)
+}
+
+/// Forgets the user's Spotify account and tokens; their listens stay.
+pub(crate) async fn unlink_spotify(
+    State(app): State<AppState>,
+    _page: AdminPage,
+    Path(id): Path<i64>,
+) -> Result<Response, UiError> {
+    app.store.unlink_spotify(UserId(id)).await?;
+    tracing::warn!(user = id, "Spotify account unlinked from the admin UI");
+    Ok(done(&user_path(id), "unlinked"))
 }
 
 #[derive(Debug, Deserialize)]

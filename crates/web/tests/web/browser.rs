@@ -119,6 +119,23 @@ async fn count(client: &Client, css: &str) -> usize {
     client.find_all(Locator::Css(css)).await.unwrap().len()
 }
 
+/// Types `text` into the element `css` finds.
+async fn fill(client: &Client, css: &str, text: &str) {
+    let field = client.find(Locator::Css(css)).await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Clicks the element `css` finds.
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Waits for an element, up to 60 s.
 async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
     client
@@ -166,21 +183,9 @@ async fn an_operator_and_a_listener_use_the_site_in_a_browser() {
         // Not signed in: the admin pages send to the login form.
         client.goto(&format!("{}/admin", app.base)).await.unwrap();
         assert_eq!(client.current_url().await.unwrap().path(), "/admin/login");
-        client
-            .find(Locator::Css("input[name=token]"))
-            .await
-            .unwrap()
-            .send_keys(admin_token.plaintext.expose())
-            .await
-            .unwrap();
+        fill(&client, "input[name=token]", admin_token.plaintext.expose()).await;
         screenshot(&client, "01-admin-login").await;
-        client
-            .find(Locator::Css("#login-form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "#login-form button[type=submit]").await;
         wait_for(&client, "svg#plays-per-day-chart").await;
         assert_eq!(client.current_url().await.unwrap().path(), "/admin");
 
@@ -189,26 +194,10 @@ async fn an_operator_and_a_listener_use_the_site_in_a_browser() {
             .goto(&format!("{}/admin/ui/users", app.base))
             .await
             .unwrap();
-        for (field, text) in [
-            ("add-user-name", "imported"),
-            ("add-user-display-name", "Imported Listener"),
-        ] {
-            client
-                .find(Locator::Id(field))
-                .await
-                .unwrap()
-                .send_keys(text)
-                .await
-                .unwrap();
-        }
+        fill(&client, "#add-user-name", "imported").await;
+        fill(&client, "#add-user-display-name", "Imported Listener").await;
         screenshot(&client, "02a-admin-add-user").await;
-        client
-            .find(Locator::Id("add-user"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "#add-user").await;
         wait_for(&client, ".notice").await;
         let listener = db
             .store
@@ -237,20 +226,8 @@ async fn an_operator_and_a_listener_use_the_site_in_a_browser() {
             .select_by_value(&listener.id.to_string())
             .await
             .unwrap();
-        client
-            .find(Locator::Id("upload-file"))
-            .await
-            .unwrap()
-            .send_keys(zip.to_str().unwrap())
-            .await
-            .unwrap();
-        client
-            .find(Locator::Id("upload-button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        fill(&client, "#upload-file", zip.to_str().unwrap()).await;
+        click(&client, "#upload-button").await;
         wait_for(&client, ".notice").await;
         // The live table refreshes itself until the collector has imported the file.
         wait_for(&client, "#imports-live tr[data-status=succeeded]").await;

@@ -792,6 +792,37 @@ store_test!(
         let own = Browser::new().sign_in(&app, "").await;
         assert_eq!(location(&own), "/me");
         assert_eq!(db.store.list_users().await.unwrap().len(), 1);
+
+        // A wrong account is unlinked from the same page, and another one linked.
+        let page = admin
+            .get(&format!("{}/admin/ui/users/{}", app.base, me.id))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("Unlink Spotify account ann-spotify"),
+            "{page}"
+        );
+        let start = page.find("?csrf=").unwrap() + "?csrf=".len();
+        let csrf = page[start..].split('"').next().unwrap().to_owned();
+        let unlinked = admin
+            .send(admin.http.post(format!(
+                "{}/admin/ui/users/{}/unlink-spotify?csrf={csrf}",
+                app.base, me.id
+            )))
+            .await;
+        assert_eq!(
+            location(&unlinked),
+            format!("/admin/ui/users/{}?notice=unlinked", me.id)
+        );
+        assert!(spotify_user(&db.store, "ann-spotify").await.is_empty());
+        assert!(db.store.spotify_link(me.id).await.unwrap().is_none());
+        let bob = app.spotify.add_user("bob-spotify", "Bob");
+        app.spotify.set_next_login(&bob);
+        assert_eq!(admin.link_spotify(&app, me.id).await.status(), 303);
+        assert_eq!(spotify_user(&db.store, "bob-spotify").await[0].id, me.id);
+        assert_eq!(db.store.list_users().await.unwrap().len(), 1);
     }
 );
 

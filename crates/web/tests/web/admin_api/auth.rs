@@ -17,6 +17,7 @@ fn endpoints(user: i64, token: i64) -> Vec<(Method, String)> {
         (Method::POST, format!("/admin/users/{user}/pause")),
         (Method::POST, format!("/admin/users/{user}/resume")),
         (Method::POST, format!("/admin/users/{user}/sync")),
+        (Method::DELETE, format!("/admin/users/{user}/spotify")),
         (Method::GET, "/admin/jobs".into()),
         (Method::GET, "/admin/imports".into()),
         (Method::GET, "/admin/imports/1".into()),

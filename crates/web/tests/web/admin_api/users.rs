@@ -336,6 +336,29 @@ store_test!(
             .call(Method::POST, "/admin/users/999/sync", None)
             .await
             .expect(StatusCode::NOT_FOUND);
+
+        // Unlinking forgets the account, its tokens and where collection stood; listens stay.
+        let listens = import_history(&db.store, ann, 4).await;
+        let unlinked = admin
+            .call(Method::DELETE, &format!("/admin/users/{ann}/spotify"), None)
+            .await;
+        let body = unlinked.expect(StatusCode::OK);
+        assert_eq!(body["spotify_user_id"], serde_json::Value::Null);
+        assert_eq!(body["needs_reauth"], false);
+        assert!(db.store.spotify_link(ann).await.unwrap().is_none());
+        assert_eq!(
+            db.store.sync_status(ann).await.unwrap().newest_played_at,
+            None
+        );
+        assert_eq!(db.store.listen_totals(ann).await.unwrap().listens, listens);
+        let not_linked = admin
+            .call(Method::POST, &format!("/admin/users/{ann}/sync"), None)
+            .await;
+        not_linked.expect(StatusCode::CONFLICT);
+        admin
+            .call(Method::DELETE, "/admin/users/999/spotify", None)
+            .await
+            .expect(StatusCode::NOT_FOUND);
     }
 );
 
