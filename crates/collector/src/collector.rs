@@ -106,6 +106,8 @@ impl Collector {
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         let config = &self.inner.config;
         tracing::info!(owner = %config.owner, interval_s = config.interval.as_secs(), spotify = self.inner.spotify.is_some(), "collector started");
+        // Work queued by other processes (PostgreSQL) wakes it too.
+        self.inner.store.listen_for_work().await;
         let mut shutdown = pin!(shutdown);
         while !self.stopping() {
             let started = Instant::now();

@@ -79,7 +79,7 @@ impl Store {
             .await?
             .int("id")?
         });
-        self.queued_work();
+        self.queued_work().await;
         Ok(ImportJobId(id))
     }
 

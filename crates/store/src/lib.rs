@@ -28,6 +28,7 @@ mod totals;
 mod transaction;
 mod user_settings;
 mod users;
+mod work;
 
 pub use api_tokens::NewApiToken;
 pub use backup::{BackupSummary, check_copy};
@@ -87,20 +88,6 @@ pub struct Store {
     /// Told when work for a collector was queued through this store (see
     /// [`Store::work_queued`]).
     work: std::sync::Arc<tokio::sync::Notify>,
-}
-
-impl Store {
-    /// Resolves when work for a collector was queued through this store (or a clone of it)
-    /// since the last call returned: an import job, a "sync now", a new Spotify sign-in. A
-    /// collector in the same process (`serve`) starts it at once instead of at its next
-    /// cycle; one in another process finds it at its next cycle.
-    pub async fn work_queued(&self) {
-        self.work.notified().await;
-    }
-
-    fn queued_work(&self) {
-        self.work.notify_one();
-    }
 }
 
 impl std::fmt::Debug for Store {

@@ -62,7 +62,7 @@ impl Store {
         };
         tx.commit().await?;
         // A new sign-in is due for its initial sync.
-        self.queued_work();
+        self.queued_work().await;
         self.get_user(user).await
     }
 

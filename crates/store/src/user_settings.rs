@@ -60,7 +60,7 @@ impl Store {
             .execute(pool)
             .await?;
         });
-        self.queued_work();
+        self.queued_work().await;
         Ok(())
     }
 }

@@ -205,17 +205,25 @@ async fn an_unreachable_postgres_is_a_clear_error() {
     assert!(message.contains("DATABASE_URL"), "{message}");
 }
 
-store_test!(queueing_work_tells_a_collector_of_the_same_process, |db| {
+store_test!(queueing_work_tells_the_collectors, |db| {
     use spotify_history_store::{NewImportJob, NewSpotifyLink};
+    use std::time::Duration;
     let store = &db.store;
-    // Ready at once when work was queued since the last call, never otherwise.
+    // On PostgreSQL through the schema's channel, as collectors of other processes hear it.
+    store.listen_for_work().await;
+    // Told when work was queued since the last call (a NOTIFY takes a moment), else not.
     let told = || async {
-        tokio::time::timeout(std::time::Duration::ZERO, store.work_queued())
+        tokio::time::timeout(Duration::from_secs(10), store.work_queued())
             .await
             .is_ok()
     };
+    let not_told = || async {
+        tokio::time::timeout(Duration::from_millis(200), store.work_queued())
+            .await
+            .is_err()
+    };
     let ann = store.create_user("ann", None).await.unwrap();
-    assert!(!told().await, "a new user is no work");
+    assert!(not_told().await, "a new user is no work");
 
     store
         .create_import_job(&NewImportJob {
@@ -227,7 +235,7 @@ store_test!(queueing_work_tells_a_collector_of_the_same_process, |db| {
         .await
         .unwrap();
     assert!(told().await, "an import job");
-    assert!(!told().await, "told once");
+    assert!(not_told().await, "told once");
 
     let linked = store
         .link_spotify(&NewSpotifyLink {
@@ -243,7 +251,15 @@ store_test!(queueing_work_tells_a_collector_of_the_same_process, |db| {
     assert!(told().await, "a sign-in, due for its initial sync");
     store.request_sync(linked.id).await.unwrap();
     assert!(told().await, "sync now");
-    // A clone is the same store.
+    // A clone is the same store; on PostgreSQL, another process's store is heard too.
     store.clone().request_sync(linked.id).await.unwrap();
     assert!(told().await);
+    if store.backend() == BackendKind::Postgres {
+        let other = spotify_history_store::Store::connect(&db.url)
+            .await
+            .unwrap();
+        other.request_sync(linked.id).await.unwrap();
+        assert!(told().await, "another process");
+        other.close().await;
+    }
 });
