@@ -8,7 +8,8 @@ use crate::error::WorkError;
 use crate::report::WorkOutcome;
 use spotify_history_core::{JobRunId, metrics};
 use spotify_history_import::{
-    FileStatus, ImportOptions, ImportProgress, ImportReport, ImportSource, import, remove_uploads,
+    FileStatus, ImportError, ImportOptions, ImportProgress, ImportReport, ImportSource, import,
+    remove_uploads,
 };
 use spotify_history_store::{
     ClaimedImportJob, FinishedImportJob, ImportJobCounts, JobKind, RunStatus, Store,
@@ -63,7 +64,8 @@ pub(crate) async fn run_import_job(
         error: error.as_deref(),
     };
     match store.finish_import_job(job.id, owner, &finished).await {
-        Ok(true) => remove_upload(config, &job).await,
+        Ok(true) if input_was_read(&result) => remove_upload(config, &job).await,
+        Ok(true) => {}
         Ok(false) => tracing::warn!(
             import_job = %job.id,
             "another collector took this import job over (the lease ran out): it finishes it"
@@ -99,6 +101,21 @@ pub(crate) async fn run_import_job(
     }
     .with_details(store, details)
     .await
+}
+
+/// Whether the import read its file to an end: it ran (some files may have been refused), or
+/// the file itself was refused. A failure of the database or of this process says nothing
+/// about the file, which is kept then (to be uploaded again from where it lies).
+fn input_was_read(result: &Result<ImportReport, WorkError>) -> bool {
+    !matches!(
+        result,
+        Err(WorkError::Store(_)
+            | WorkError::Internal(_)
+            | WorkError::LeaseLost
+            | WorkError::Import(
+                ImportError::Store(_) | ImportError::Internal(_) | ImportError::Io { .. }
+            ))
+    )
 }
 
 /// Removes the job's uploaded file once the job has ended: what it brought is stored, and

@@ -5,8 +5,9 @@
 
 use std::path::Path;
 
-/// Removes those of `files` that lie in the upload folder `dir`; best effort (a file that is
-/// gone already, or cannot be removed, is logged and skipped). Returns how many it removed.
+/// Removes those of `files` that lie in the upload folder `dir` (after following links);
+/// best effort: a file that is gone already is skipped, one that cannot be removed is logged.
+/// Returns how many it removed.
 pub async fn remove_uploads(dir: &Path, files: &[String]) -> usize {
     let Ok(dir) = tokio::fs::canonicalize(dir).await else {
         return 0;
@@ -44,11 +45,15 @@ mod tests {
         for file in [&uploaded, &elsewhere] {
             std::fs::write(file, b"PK").unwrap();
         }
+        // A link in the folder to a file outside it is followed, and that file kept.
+        let link = uploads.join("2.zip");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
         let text = |p: &Path| p.to_string_lossy().into_owned();
         let files = [
             text(&uploaded),
             text(&elsewhere),
             text(&sneaky),
+            text(&link),
             text(&uploads.join("gone.zip")),
         ];
         assert_eq!(remove_uploads(&uploads, &files).await, 1);

@@ -66,26 +66,51 @@ impl Store {
         self.get_user(user).await
     }
 
-    /// Forgets the user's Spotify link: the account, its tokens, and where collection stood
-    /// (a later link, to this account or another, starts with an initial sync). Their listens
-    /// and the gaps recorded in them stay.
+    /// Forgets the user's Spotify link: the account, its tokens, where collection stood (a
+    /// later link, to this account or another, starts with an initial sync), and the user's
+    /// API tokens (whoever signed in with that account may hold them). Their listens and the
+    /// gaps recorded in them stay. Refused ([`StoreError::Conflict`]) while a collector works
+    /// on the user: its work would write the collection state back when it ends.
     pub async fn unlink_spotify(&self, user: UserId) -> Result<User> {
+        let now = now_ms();
         let mut tx = self.begin().await?;
-        let updated = on_tx!(&mut tx, conn => {
-            sqlx::query("DELETE FROM spotify_tokens WHERE user_id = $1").bind(user.0).execute(&mut **conn).await?;
-            sqlx::query("DELETE FROM sync_state WHERE user_id = $1").bind(user.0).execute(&mut **conn).await?;
-            sqlx::query(
-                "UPDATE users SET spotify_user_id = NULL, needs_reauth = FALSE, updated_at = $2 WHERE id = $1",
-            )
-            .bind(user.0)
-            .bind(now_ms())
-            .execute(&mut **conn)
-            .await?
-            .rows_affected()
+        let unlinked = on_tx!(&mut tx, conn => {
+            let leased = sqlx::query("SELECT 1 FROM sync_state WHERE user_id = $1 AND lease_until >= $2")
+                .bind(user.0)
+                .bind(now)
+                .fetch_optional(&mut **conn)
+                .await?
+                .is_some();
+            if leased {
+                Err(StoreError::Conflict(format!(
+                    "a collector is working on user {user} right now: try again when it is done (within a minute or two)"
+                )))
+            } else {
+                sqlx::query("DELETE FROM spotify_tokens WHERE user_id = $1").bind(user.0).execute(&mut **conn).await?;
+                sqlx::query("DELETE FROM sync_state WHERE user_id = $1").bind(user.0).execute(&mut **conn).await?;
+                sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                    .bind(user.0)
+                    .bind(now)
+                    .execute(&mut **conn)
+                    .await?;
+                let updated = sqlx::query(
+                    "UPDATE users SET spotify_user_id = NULL, needs_reauth = FALSE, updated_at = $2 WHERE id = $1",
+                )
+                .bind(user.0)
+                .bind(now)
+                .execute(&mut **conn)
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    Err(StoreError::NotFound(format!("user {user}")))
+                } else {
+                    Ok(())
+                }
+            }
         });
-        if updated == 0 {
-            tx.rollback().await?;
-            return Err(StoreError::NotFound(format!("user {user}")));
+        if let Err(err) = unlinked {
+            let _ = tx.rollback().await;
+            return Err(err);
         }
         tx.commit().await?;
         self.get_user(user).await

@@ -129,6 +129,23 @@ impl FromRequestParts<AppState> for ListenerAccess {
             Some(session) => match session.kind {
                 SessionKind::Listener(user) => {
                     check_csrf(parts, &session)?;
+                    // A session is a Spotify sign-in: it ends with the user's link to Spotify
+                    // (unlinked by an administrator) or with the user.
+                    let linked = state
+                        .store
+                        .get_user(user)
+                        .await
+                        .is_ok_and(|user| user.spotify_user_id.is_some());
+                    if !linked {
+                        return Err(Refused {
+                            error: ApiError::new(
+                                StatusCode::UNAUTHORIZED,
+                                "unauthorized",
+                                "this sign-in has ended: sign in with Spotify again at /auth/login",
+                            ),
+                            challenge: None,
+                        });
+                    }
                     Ok(ListenerAccess { user, session })
                 }
                 SessionKind::Admin => Err(Refused::forbidden(

@@ -51,11 +51,17 @@ impl IpRateLimiter {
         self.check(self.proxies.client(peer, request.headers()))
     }
 
-    /// `Ok` if a request from `client` may go ahead now, else how long to wait.
+    /// `Ok` if a request from `client` may go ahead now, else how long to wait. An IPv6
+    /// client counts by its /64 network: one host commonly holds a whole /64, and would get a
+    /// new allowance from each of its addresses.
     fn check(&self, client: Option<IpAddr>) -> Result<(), Duration> {
         if self.limiter.len() > MAX_TRACKED_ADDRESSES {
             self.limiter.retain_recent();
         }
+        let client = client.map(|address| match address {
+            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+            v4 => v4,
+        });
         self.limiter
             .check_key(&client)
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
@@ -145,6 +151,12 @@ mod tests {
         );
         assert!(limiter.check(bob).is_ok());
         assert!(limiter.check(None).is_ok());
+        // IPv6 addresses of one /64 share an allowance.
+        let v6 = |text: &str| Some(text.parse::<IpAddr>().unwrap());
+        assert!(limiter.check(v6("2001:db8:1:2::1")).is_ok());
+        assert!(limiter.check(v6("2001:db8:1:2::2")).is_ok());
+        assert!(limiter.check(v6("2001:db8:1:2:ffff::3")).is_err());
+        assert!(limiter.check(v6("2001:db8:1:3::1")).is_ok());
     }
 
     fn forwarded(values: &[&str]) -> HeaderMap {

@@ -199,7 +199,7 @@ fn notice(key: &str) -> Option<&'static str> {
             "Spotify account linked: the collector fetches this user's plays from its next cycle."
         }
         "unlinked" => {
-            "Spotify account unlinked: nothing more is collected for this user; their listens stay."
+            "Spotify account unlinked: nothing more is collected for this user, and their API tokens are revoked; their listens stay."
         }
         "paused" => "Collection is paused for this user.",
         "resumed" => "Collection resumed for this user.",

@@ -789,9 +789,10 @@ store_test!(
 
         // The listener's own sign-in now reaches the same user.
         app.spotify.set_next_login(&ann);
-        let own = Browser::new().sign_in(&app, "").await;
-        assert_eq!(location(&own), "/me");
+        let mut own = Browser::new();
+        assert_eq!(location(&own.sign_in(&app, "").await), "/me");
         assert_eq!(db.store.list_users().await.unwrap().len(), 1);
+        assert_eq!(own.get(&format!("{}/me", app.base)).await.status(), 200);
 
         // A wrong account is unlinked from the same page, and another one linked.
         let page = admin
@@ -818,6 +819,10 @@ store_test!(
         );
         assert!(spotify_user(&db.store, "ann-spotify").await.is_empty());
         assert!(db.store.spotify_link(me.id).await.unwrap().is_none());
+        // Whoever signed in with that account is out: their session and tokens end with it.
+        assert_eq!(own.get(&format!("{}/me", app.base)).await.status(), 401);
+        let tokens = db.store.list_api_tokens(Some(me.id)).await.unwrap();
+        assert!(!tokens.is_empty() && tokens.iter().all(|t| !t.is_active()));
         let bob = app.spotify.add_user("bob-spotify", "Bob");
         app.spotify.set_next_login(&bob);
         assert_eq!(admin.link_spotify(&app, me.id).await.status(), 303);

@@ -167,6 +167,26 @@ async fn import_history(store: &Store, user: UserId, seed: u64) -> i64 {
     store.listen_totals(user).await.unwrap().listens
 }
 
+/// Links `user` to a Spotify account named after them, as their sign-in would: a listener's
+/// session lasts only while the user is linked.
+async fn link_spotify(store: &Store, user: UserId) {
+    let name = store.get_user(user).await.unwrap().name;
+    store
+        .link_spotify_to(
+            user,
+            &spotify_history_store::NewSpotifyLink {
+                spotify_user_id: &format!("{name}-spotify"),
+                display_name: None,
+                refresh_token: "sealed-refresh",
+                access_token: "sealed-access",
+                access_expires_at: 0,
+                scope: "user-read-recently-played",
+            },
+        )
+        .await
+        .unwrap();
+}
+
 fn export_zip(seed: u64, path: &std::path::Path) {
     SyntheticExport::generate(SyntheticConfig {
         plays: 400,
@@ -656,6 +676,7 @@ store_test!(
     |db| {
         let ui = ui_with(&db.store, Mode::Token, 1_000, 1024 * 1024);
         let ann = db.store.create_user("ann", None).await.unwrap();
+        link_spotify(&db.store, ann.id).await;
         let bob = db.store.create_user("bob", None).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let zip = dir.path().join("export.zip");
@@ -786,6 +807,7 @@ store_test!(a_listener_sees_and_changes_only_their_own_data, |db| {
         .create_user("bob", Some("Bobby Tables"))
         .await
         .unwrap();
+    link_spotify(&db.store, ann.id).await;
     let ann_listens = import_history(&db.store, ann.id, 1).await;
     import_history(&db.store, bob.id, 2).await;
     let bob_token = db

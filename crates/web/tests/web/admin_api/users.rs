@@ -338,7 +338,20 @@ store_test!(
             .expect(StatusCode::NOT_FOUND);
 
         // Unlinking forgets the account, its tokens and where collection stood; listens stay.
+        // Not while a collector works on the user: its work would write that state back.
         let listens = import_history(&db.store, ann, 4).await;
+        let leased = db
+            .store
+            .lease_user(ann, "collector-1", std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(leased.is_some());
+        let busy = admin
+            .call(Method::DELETE, &format!("/admin/users/{ann}/spotify"), None)
+            .await;
+        busy.expect(StatusCode::CONFLICT);
+        assert!(db.store.spotify_link(ann).await.unwrap().is_some());
+        db.store.release_user(ann, "collector-1").await.unwrap();
         let unlinked = admin
             .call(Method::DELETE, &format!("/admin/users/{ann}/spotify"), None)
             .await;
