@@ -318,8 +318,8 @@ async fn set_paused(
     Ok(Json(user.into()))
 }
 
-/// `POST /admin/users/{id}/sync`: poll the user first in the collector's next cycle, even
-/// if their last poll was recent.
+/// `POST /admin/users/{id}/sync`: the collector polls the user next (told at once), even if
+/// their last poll was recent.
 async fn sync_now(
     _: AdminAccess,
     State(state): State<AppState>,
@@ -350,7 +350,7 @@ async fn sync_now(
         Json(json!({
             "user_id": id,
             "queued": true,
-            "message": format!("user {id} will be polled in the collector's next cycle; GET /admin/jobs?user_id={id} shows the run"),
+            "message": format!("the collector polls user {id} next; GET /admin/jobs?user_id={id} shows the run"),
         })),
     ))
 }

@@ -196,14 +196,14 @@ fn notice(key: &str) -> Option<&'static str> {
             "User added: upload their Spotify export below, and link their Spotify account to collect their new plays."
         }
         "linked" => {
-            "Spotify account linked: the collector fetches this user's plays from its next cycle."
+            "Spotify account linked: the collector starts fetching this user's plays (an initial sync first)."
         }
         "unlinked" => {
             "Spotify account unlinked: nothing more is collected for this user, and their API tokens are revoked; their listens stay."
         }
         "paused" => "Collection is paused for this user.",
         "resumed" => "Collection resumed for this user.",
-        "sync" => "The user is due now: the collector polls them in its next cycle.",
+        "sync" => "The user is due now: the collector polls them next.",
         "deleted" => "The user and all their data were deleted.",
         "uploaded" => "Upload received: the collector imports it next.",
         "purged" => "Matching log events were deleted.",

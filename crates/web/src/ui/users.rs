@@ -9,7 +9,7 @@ use crate::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use spotify_history_analytics::{Analytics, Scope, SyncStatus};
@@ -281,7 +281,7 @@ pub(crate) async fn sync_now(
 /// import made, say); it comes back to the user's page.
 pub(crate) async fn link_spotify(
     State(app): State<AppState>,
-    _page: AdminPage,
+    page: AdminPage,
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, UiError> {
@@ -301,10 +301,24 @@ pub(crate) async fn link_spotify(
             "No Spotify app is configured: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET to link accounts.",
         )
     })?;
-    let redirect =
+    let (url, cookie) =
         crate::oauth::link::start(spotify, &headers, user.id).map_err(UiError::bad_request)?;
     tracing::info!(user = id, "Spotify link started from the admin UI");
-    Ok(redirect)
+    let mut response = render(&ToSpotifyPage {
+        frame: page.frame.in_section("users"),
+        display_name: user.display_name.unwrap_or(user.name),
+        url,
+    });
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "ui/to_spotify.html")]
+struct ToSpotifyPage {
+    frame: Frame,
+    display_name: String,
+    url: String,
 }
 
 /// Forgets the user's Spotify account and tokens; their listens stay.

@@ -1,7 +1,7 @@
 //! In a real browser (headless Chromium through chromedriver): an operator logs in to the
 //! admin UI, adds a user, uploads a generated export for them, watches the import finish,
-//! opens the user's page and sees the charts; then a listener signs in through the fake
-//! Spotify and reaches `/me` with their new token. A screenshot of each page goes to `target/browser-screenshots/`.
+//! opens the user's page and sees the charts, links the user to a Spotify account; then a
+//! listener signs in through the fake Spotify and reaches `/me` with their new token. A screenshot of each page goes to `target/browser-screenshots/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`/usr/bin/chromium`,
 //! `/usr/bin/chromedriver`; CHROMIUM / CHROMEDRIVER override). Without them the test is
@@ -255,6 +255,23 @@ async fn an_operator_and_a_listener_use_the_site_in_a_browser() {
         assert_eq!(count(&client, "svg#heatmap-chart rect.cell").await, 7 * 24);
         assert_eq!(count(&client, "#top-artists tbody tr").await, 10);
         screenshot(&client, "04-admin-user").await;
+
+        // Link the imported user to the Spotify account that signs in: the sign-in cookie set
+        // by the admin page's form must come back to /auth/callback from Spotify.
+        let account = app
+            .spotify
+            .add_user("imported-spotify", "Imported On Spotify");
+        app.spotify.set_next_login(&account);
+        click(&client, "#link-spotify").await;
+        wait_for(&client, ".notice").await;
+        assert_eq!(
+            client.current_url().await.unwrap().path(),
+            format!("/admin/ui/users/{}", listener.id)
+        );
+        wait_for(&client, "#unlink-spotify").await;
+        let linked = db.store.get_user(listener.id).await.unwrap();
+        assert_eq!(linked.spotify_user_id.as_deref(), Some("imported-spotify"));
+        screenshot(&client, "04a-admin-user-linked").await;
 
         // A listener signs in with (fake) Spotify and lands on their own page with a token.
         ann(&app);
