@@ -201,7 +201,7 @@ pub struct Settings {
     )]
     pub trusted_proxies: String,
 
-    /// Requests per minute per client on /auth endpoints
+    /// Requests per minute per client on /auth endpoints, and admin logins per minute per client
     #[arg(
         long,
         env = "RATE_LIMIT_AUTH_PER_MINUTE",

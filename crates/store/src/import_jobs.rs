@@ -62,7 +62,7 @@ const CLAIMABLE: &str = "SELECT id FROM import_jobs
      ORDER BY created_at, id LIMIT 1";
 
 impl Store {
-    /// Queues an export for the collector, telling one in this process (see
+    /// Queues an export for the collector, telling the collectors (see
     /// [`Store::work_queued`]); returns the job's id.
     pub async fn create_import_job(&self, job: &NewImportJob<'_>) -> Result<ImportJobId> {
         let id = on_pool!(self, pool => {

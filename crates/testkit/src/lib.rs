@@ -8,6 +8,19 @@ pub mod fake_spotify;
 pub use database::TestDb;
 pub use fake_spotify::FakeSpotify;
 
+/// A Spotify sign-in of `spotify_user_id` as the store saves one, with stand-in sealed tokens
+/// (tests that call Spotify sign in through the fake instead).
+pub fn sign_in_of(spotify_user_id: &str) -> spotify_history_store::NewSpotifyLink<'_> {
+    spotify_history_store::NewSpotifyLink {
+        spotify_user_id,
+        display_name: None,
+        refresh_token: "sealed-refresh",
+        access_token: "sealed-access",
+        access_expires_at: 0,
+        scope: "user-read-recently-played",
+    }
+}
+
 /// Defines a test module with one test per backend running the same body:
 /// `name::sqlite` always, `name::postgres` when `TEST_DATABASE_URL` is set.
 ///

@@ -129,13 +129,12 @@ impl FromRequestParts<AppState> for ListenerAccess {
             Some(session) => match session.kind {
                 SessionKind::Listener(user) => {
                     check_csrf(parts, &session)?;
-                    // A session is a Spotify sign-in: it ends with the user's link to Spotify
-                    // (unlinked by an administrator) or with the user.
-                    let linked = state
-                        .store
-                        .get_user(user)
-                        .await
-                        .is_ok_and(|user| user.spotify_user_id.is_some());
+                    // A session is a Spotify sign-in: it ends with the user, or with the user's
+                    // link to that account (unlinked, or linked to another by an administrator).
+                    let linked = state.store.get_user(user).await.is_ok_and(|user| {
+                        user.spotify_user_id.is_some()
+                            && user.spotify_user_id == session.spotify_account
+                    });
                     if !linked {
                         return Err(Refused {
                             error: ApiError::new(

@@ -41,6 +41,10 @@ pub struct Session {
     /// [`CSRF_FIELD`]), which a page of another site cannot read.
     #[serde(rename = "c")]
     pub csrf: String,
+    /// The Spotify account a listener signed in with: the session ends when the user is no
+    /// longer linked to it (unlinked, or linked to another account).
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub spotify_account: Option<String>,
 }
 
 impl Session {
@@ -69,11 +73,28 @@ impl Sessions {
 
     /// A new session for `kind`, and the `Set-Cookie` value that starts it.
     pub fn start(&self, kind: SessionKind) -> (Session, HeaderValue) {
+        self.start_with(kind, None)
+    }
+
+    /// A new session of the listener `user`, who signed in with `spotify_account`.
+    pub fn start_listener(&self, user: UserId, spotify_account: &str) -> (Session, HeaderValue) {
+        self.start_with(
+            SessionKind::Listener(user),
+            Some(spotify_account.to_owned()),
+        )
+    }
+
+    fn start_with(
+        &self,
+        kind: SessionKind,
+        spotify_account: Option<String>,
+    ) -> (Session, HeaderValue) {
         let mut csrf = [0u8; 24];
         rand::rng().fill_bytes(&mut csrf);
         let session = Session {
             kind,
             csrf: URL_SAFE_NO_PAD.encode(csrf),
+            spotify_account,
         };
         let sealed = self
             .cipher

@@ -206,7 +206,7 @@ async fn an_unreachable_postgres_is_a_clear_error() {
 }
 
 store_test!(queueing_work_tells_the_collectors, |db| {
-    use spotify_history_store::{NewImportJob, NewSpotifyLink};
+    use spotify_history_store::NewImportJob;
     use std::time::Duration;
     let store = &db.store;
     // On PostgreSQL through the schema's channel, as collectors of other processes hear it.
@@ -238,14 +238,7 @@ store_test!(queueing_work_tells_the_collectors, |db| {
     assert!(not_told().await, "told once");
 
     let linked = store
-        .link_spotify(&NewSpotifyLink {
-            spotify_user_id: "ann-spotify",
-            display_name: None,
-            refresh_token: "sealed-refresh",
-            access_token: "sealed-access",
-            access_expires_at: 0,
-            scope: "user-read-recently-played",
-        })
+        .link_spotify(&spotify_history_testkit::sign_in_of("ann-spotify"))
         .await
         .unwrap();
     assert!(told().await, "a sign-in, due for its initial sync");

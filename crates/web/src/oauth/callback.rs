@@ -7,7 +7,6 @@ use super::pages::Problem;
 use super::state::{SignInState, StateError, clear_cookie};
 use crate::AppState;
 use crate::me::new_token;
-use crate::session::SessionKind;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -147,7 +146,8 @@ async fn to_own_page(
     } else {
         None
     };
-    let (_, session_cookie) = app.sessions.start(SessionKind::Listener(user.id));
+    let account = user.spotify_user_id.as_deref().unwrap_or_default();
+    let (_, session_cookie) = app.sessions.start_listener(user.id, account);
     let mut response = (
         StatusCode::SEE_OTHER,
         [

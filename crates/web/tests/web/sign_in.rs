@@ -10,7 +10,7 @@ use spotify_history_mcp::McpState;
 use spotify_history_spotify::{
     SpotifyAccess, SpotifyApp, SpotifyClient, SpotifyConfig, TokenCipher,
 };
-use spotify_history_store::{NewSpotifyLink, Store, StoreError};
+use spotify_history_store::{Store, StoreError};
 use spotify_history_testkit::fake_spotify::{self, Failure, FakeSpotify, FakeUser};
 use spotify_history_testkit::store_test;
 use spotify_history_web::{AppState, Authenticator, router};
@@ -840,6 +840,8 @@ store_test!(
         assert_eq!(admin.link_spotify(&app, me.id).await.status(), 303);
         assert_eq!(spotify_user(&db.store, "bob-spotify").await[0].id, me.id);
         assert_eq!(db.store.list_users().await.unwrap().len(), 1);
+        // Linked to another account, the user is not the first account owner's again.
+        assert_eq!(own.get(&format!("{}/me", app.base)).await.status(), 401);
     }
 );
 
@@ -884,14 +886,7 @@ store_test!(
         let bob = app.spotify.add_user("bob-spotify", "Bob");
         app.spotify.set_next_login(&bob);
         assert_eq!(admin.link_spotify(&app, imported.id).await.status(), 303);
-        let link = |account| NewSpotifyLink {
-            spotify_user_id: account,
-            display_name: None,
-            refresh_token: "sealed-refresh",
-            access_token: "sealed-access",
-            access_expires_at: 0,
-            scope: "user-read-recently-played",
-        };
+        let link = spotify_history_testkit::sign_in_of;
         match db
             .store
             .link_spotify_to(imported.id, &link("carl-spotify"))

@@ -144,7 +144,18 @@ impl Ui {
 
     /// A session cookie (`name=value`) and its CSRF token.
     fn session(&self, kind: SessionKind) -> (String, String) {
-        let (session, cookie) = self.sessions.start(kind);
+        Self::cookie_and_csrf(self.sessions.start(kind))
+    }
+
+    /// The session of a listener who signed in with the Spotify account `user` is linked to.
+    async fn listener_session(&self, store: &Store, user: UserId) -> (String, String) {
+        let account = store.get_user(user).await.unwrap().spotify_user_id.unwrap();
+        Self::cookie_and_csrf(self.sessions.start_listener(user, &account))
+    }
+
+    fn cookie_and_csrf(
+        (session, cookie): (spotify_history_web::Session, header::HeaderValue),
+    ) -> (String, String) {
         let pair = cookie
             .to_str()
             .unwrap()
@@ -174,14 +185,7 @@ async fn link_spotify(store: &Store, user: UserId) {
     store
         .link_spotify_to(
             user,
-            &spotify_history_store::NewSpotifyLink {
-                spotify_user_id: &format!("{name}-spotify"),
-                display_name: None,
-                refresh_token: "sealed-refresh",
-                access_token: "sealed-access",
-                access_expires_at: 0,
-                scope: "user-read-recently-played",
-            },
+            &spotify_history_testkit::sign_in_of(&format!("{name}-spotify")),
         )
         .await
         .unwrap();
@@ -733,7 +737,7 @@ store_test!(
         assert_eq!(page.status, StatusCode::BAD_REQUEST);
 
         // A listener uploads for themselves only, whatever the form says.
-        let (listener, listener_csrf) = ui.session(SessionKind::Listener(ann.id));
+        let (listener, listener_csrf) = ui.listener_session(&db.store, ann.id).await;
         let page = ui
             .post_file(
                 &format!("/me/imports/upload?csrf={listener_csrf}"),
@@ -815,7 +819,13 @@ store_test!(a_listener_sees_and_changes_only_their_own_data, |db| {
         .create_api_token(Some(bob.id), "bob's claude")
         .await
         .unwrap();
-    let (cookie, csrf) = ui.session(SessionKind::Listener(ann.id));
+    let (cookie, csrf) = ui.listener_session(&db.store, ann.id).await;
+    // Only a session of the account the user is linked to is theirs.
+    let (other, _) = ui.session(SessionKind::Listener(ann.id));
+    assert_eq!(
+        ui.get("/me", Some(&other)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     let me = ui.get("/me", Some(&cookie)).await;
     assert_eq!(me.status, StatusCode::OK);

@@ -2,7 +2,7 @@
 
 use super::{Admin, Mode};
 use axum::http::StatusCode;
-use spotify_history_store::{CollectionSuccess, NewSpotifyLink};
+use spotify_history_store::CollectionSuccess;
 use spotify_history_testkit::store_test;
 
 store_test!(
@@ -10,14 +10,7 @@ store_test!(
     |db| {
         let admin = Admin::new(&db.store, Mode::Basic);
         let importer = db.store.create_user("importer", None).await.unwrap().id;
-        let link = |id: &'static str| NewSpotifyLink {
-            spotify_user_id: id,
-            display_name: None,
-            refresh_token: "sealed-refresh",
-            access_token: "sealed-access",
-            access_expires_at: 0,
-            scope: "user-read-recently-played",
-        };
+        let link = spotify_history_testkit::sign_in_of;
         let ann = db.store.link_spotify(&link("ann")).await.unwrap().id;
         let bob = db.store.link_spotify(&link("bob")).await.unwrap().id;
         db.store
