@@ -47,10 +47,29 @@ impl Store {
     /// Makes the user due at once: the collector polls the least recently polled users
     /// first and skips those polled within its spacing, so forgetting the last poll puts
     /// them first in its next cycle. The `after` cursor (`newest_played_at`) is kept, so
-    /// nothing is fetched twice.
+    /// nothing is fetched twice. A user the collector would not poll (not linked to Spotify,
+    /// their sign-in refused, collection paused) is a [`StoreError::Conflict`] saying why.
     pub async fn request_sync(&self, id: UserId) -> Result<()> {
         // Only a user who exists can be due; one never polled has no row and is due anyway.
-        self.get_user(id).await?;
+        let status = self.sync_status(id).await?;
+        let refused = if status.token_authorized_at.is_none() {
+            Some(format!(
+                "user {id} is not linked to Spotify, so there is nothing to sync: they sign in at /auth/login (or import an export)"
+            ))
+        } else if status.needs_reauth {
+            Some(format!(
+                "Spotify refused user {id}'s token: they must sign in again at /auth/login before a sync can run"
+            ))
+        } else if status.sync_paused {
+            Some(format!(
+                "collection is paused for user {id}: resume it first"
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = refused {
+            return Err(StoreError::Conflict(why));
+        }
         on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE sync_state SET last_polled_at = NULL, updated_at = $2 WHERE user_id = $1",

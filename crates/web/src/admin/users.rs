@@ -326,23 +326,6 @@ async fn sync_now(
     Id(id): Id,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = UserId(id);
-    let status = state.store.sync_status(id).await.map_err(store_error)?;
-    let refuse = |message: String| Err(ApiError::new(StatusCode::CONFLICT, "conflict", message));
-    if status.token_authorized_at.is_none() {
-        return refuse(format!(
-            "user {id} is not linked to Spotify, so there is nothing to sync: they sign in at /auth/login (or import an export)"
-        ));
-    }
-    if status.needs_reauth {
-        return refuse(format!(
-            "Spotify refused user {id}'s token: they must sign in again at /auth/login before a sync can run"
-        ));
-    }
-    if status.sync_paused {
-        return refuse(format!(
-            "collection is paused for user {id}: resume it first (POST /admin/users/{id}/resume)"
-        ));
-    }
     state.store.request_sync(id).await.map_err(store_error)?;
     tracing::info!(user = %id, "admin requested a sync");
     Ok((

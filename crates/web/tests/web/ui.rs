@@ -547,14 +547,18 @@ store_test!(
             .await;
         assert_eq!(resumed.status, StatusCode::SEE_OTHER);
         assert!(!db.store.get_user(ann.id).await.unwrap().sync_paused);
-        let sync = ui
-            .post_form(
-                &format!("/admin/ui/users/{}/sync?csrf={csrf}", ann.id),
-                Some(&cookie),
-                &[],
-            )
-            .await;
+        // "Sync now" for a user the collector would not poll says why, as the API does.
+        let sync_path = format!("/admin/ui/users/{}/sync?csrf={csrf}", ann.id);
+        let sync = ui.post_form(&sync_path, Some(&cookie), &[]).await;
+        assert_eq!(sync.status, StatusCode::CONFLICT);
+        assert!(sync.body.contains("not linked to Spotify"), "{}", sync.body);
+        link_spotify(&db.store, ann.id).await;
+        let sync = ui.post_form(&sync_path, Some(&cookie), &[]).await;
         assert_eq!(sync.status, StatusCode::SEE_OTHER);
+        db.store.set_sync_paused(ann.id, true).await.unwrap();
+        let sync = ui.post_form(&sync_path, Some(&cookie), &[]).await;
+        assert_eq!(sync.status, StatusCode::CONFLICT);
+        assert!(sync.body.contains("resume it first"), "{}", sync.body);
 
         // Deleting needs the name typed.
         let delete = format!("/admin/ui/users/{}/delete?csrf={csrf}", ann.id);
