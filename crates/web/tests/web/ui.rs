@@ -547,12 +547,21 @@ store_test!(
             .await;
         assert_eq!(resumed.status, StatusCode::SEE_OTHER);
         assert!(!db.store.get_user(ann.id).await.unwrap().sync_paused);
-        // "Sync now" for a user the collector would not poll says why, as the API does.
+        // "Sync now" for a user the collector would not poll says why, as the API does; the
+        // page offers it only for a linked, collecting user.
+        let page = ui
+            .get(&format!("/admin/ui/users/{}", ann.id), Some(&cookie))
+            .await;
+        assert!(!page.body.contains(r#"id="sync-now""#));
         let sync_path = format!("/admin/ui/users/{}/sync?csrf={csrf}", ann.id);
         let sync = ui.post_form(&sync_path, Some(&cookie), &[]).await;
         assert_eq!(sync.status, StatusCode::CONFLICT);
         assert!(sync.body.contains("not linked to Spotify"), "{}", sync.body);
         link_spotify(&db.store, ann.id).await;
+        let page = ui
+            .get(&format!("/admin/ui/users/{}", ann.id), Some(&cookie))
+            .await;
+        assert!(page.body.contains(r#"id="sync-now""#));
         let sync = ui.post_form(&sync_path, Some(&cookie), &[]).await;
         assert_eq!(sync.status, StatusCode::SEE_OTHER);
         db.store.set_sync_paused(ann.id, true).await.unwrap();
