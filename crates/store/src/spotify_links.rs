@@ -52,15 +52,8 @@ impl Store {
 
     async fn save_sign_in(&self, to: Option<UserId>, link: &NewSpotifyLink<'_>) -> Result<User> {
         let mut tx = self.begin().await?;
-        let user = match save_sign_in(&mut tx, to, link).await {
-            Ok(user) => user,
-            Err(err) => {
-                // The refusal is the answer; the rollback only frees the locks at once.
-                let _ = tx.rollback().await;
-                return Err(err);
-            }
-        };
-        tx.commit().await?;
+        let saved = save_sign_in(&mut tx, to, link).await;
+        let user = tx.commit_if_ok(saved).await?;
         // A new sign-in is due for its initial sync.
         self.queued_work().await;
         self.get_user(user).await
@@ -108,11 +101,7 @@ impl Store {
                 }
             }
         });
-        if let Err(err) = unlinked {
-            let _ = tx.rollback().await;
-            return Err(err);
-        }
-        tx.commit().await?;
+        tx.commit_if_ok(unlinked).await?;
         self.get_user(user).await
     }
 
@@ -286,20 +275,25 @@ async fn save_sign_in(
             .fetch_optional(&mut **conn)
             .await?;
         let holder = holder.map(|row| Ok::<_, sqlx::Error>((row.int("id")?, row.text("name")?))).transpose()?;
-        match (to, holder) {
+        // The user the account goes to: the one an administrator names, else its holder.
+        let user = match (to, holder) {
             (Some(to), Some((id, name))) if id != to.0 => {
                 return Err(StoreError::Conflict(format!(
                     "Spotify account {account} is already linked to user {name:?}"
                 )));
             }
-            (Some(to), _) => {
+            (Some(to), _) => Some(to.0),
+            (None, holder) => holder.map(|(id, _)| id),
+        };
+        match user {
+            Some(id) => {
                 // Only a user without an account, or with this one, takes it.
                 let updated = sqlx::query(
                     "UPDATE users SET spotify_user_id = $2, needs_reauth = FALSE, updated_at = $3,
                      display_name = COALESCE(display_name, $4)
                      WHERE id = $1 AND (spotify_user_id IS NULL OR spotify_user_id = $2)",
                 )
-                .bind(to.0)
+                .bind(id)
                 .bind(account)
                 .bind(now)
                 .bind(display_name)
@@ -309,31 +303,19 @@ async fn save_sign_in(
                 .rows_affected();
                 if updated == 0 {
                     let row = sqlx::query("SELECT name, spotify_user_id FROM users WHERE id = $1")
-                        .bind(to.0)
+                        .bind(id)
                         .fetch_optional(&mut **conn)
                         .await?
-                        .ok_or_else(|| StoreError::NotFound(format!("user {to}")))?;
+                        .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
                     return Err(StoreError::Conflict(format!(
                         "user {:?} is already linked to Spotify account {}",
                         row.text("name")?,
                         row.opt_text("spotify_user_id")?.unwrap_or_default()
                     )));
                 }
-                to.0
-            }
-            (None, Some((id, _))) => {
-                sqlx::query(
-                    "UPDATE users SET needs_reauth = FALSE, updated_at = $2,
-                     display_name = COALESCE(display_name, $3) WHERE id = $1",
-                )
-                .bind(id)
-                .bind(now)
-                .bind(display_name)
-                .execute(&mut **conn)
-                .await?;
                 id
             }
-            (None, None) => {
+            None => {
                 let taken = sqlx::query("SELECT name FROM users WHERE name = $1 OR name LIKE $2")
                     .bind(account)
                     .bind(format!("{account}-%"))

@@ -45,6 +45,21 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Commits when `result` is `Ok`, else rolls back at once and returns the error (the
+    /// refusal is the answer; a failed rollback only leaves it to the connection's next use).
+    pub(crate) async fn commit_if_ok<T>(self, result: Result<T>) -> Result<T> {
+        match result {
+            Ok(value) => {
+                self.commit().await?;
+                Ok(value)
+            }
+            Err(err) => {
+                let _ = self.rollback().await;
+                Err(err)
+            }
+        }
+    }
+
     /// Rolls back now. Merely dropping a transaction defers the rollback until its
     /// connection is next used, and until then its locks stay held.
     pub(crate) async fn rollback(self) -> Result<()> {

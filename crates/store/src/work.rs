@@ -7,9 +7,9 @@ use crate::{Backend, Store};
 use sqlx::postgres::{PgListener, PgPool};
 use std::time::Duration;
 
-/// The channel is the schema's: installations sharing a database in other schemas (as the
-/// tests do) do not wake each other.
-const NOTIFY_SQL: &str = "SELECT pg_notify('spotify_history_work_' || current_schema(), '')";
+/// The channel is this prefix and the schema's name: installations sharing a database in other
+/// schemas (as the tests do) do not wake each other.
+const CHANNEL_PREFIX: &str = "spotify_history_work_";
 
 impl Store {
     /// Resolves when work for a collector was queued since the last call returned: through
@@ -53,7 +53,8 @@ impl Store {
     /// this one on SQLite (or when the `NOTIFY` fails).
     pub(crate) async fn queued_work(&self) {
         if let Backend::Postgres(pool) = &self.backend {
-            match sqlx::query(NOTIFY_SQL).execute(pool).await {
+            let notify = sqlx::query("SELECT pg_notify($1::text || current_schema(), '')");
+            match notify.bind(CHANNEL_PREFIX).execute(pool).await {
                 Ok(_) => return,
                 Err(err) => tracing::warn!(%err, "cannot notify collectors of queued work"),
             }
@@ -68,7 +69,7 @@ async fn listen(pool: &PgPool) -> sqlx::Result<PgListener> {
         .await?;
     let mut listener = PgListener::connect_with(pool).await?;
     listener
-        .listen(&format!("spotify_history_work_{schema}"))
+        .listen(&format!("{CHANNEL_PREFIX}{schema}"))
         .await?;
     Ok(listener)
 }
