@@ -14,7 +14,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use spotify_history_core::{Principal, UserId};
+use spotify_history_core::{Principal, User};
 
 /// How an admin request was authenticated.
 #[derive(Debug, Clone)]
@@ -30,7 +30,8 @@ pub enum AdminAccess {
 /// A listener's own request, from their `/me` session (after signing in with Spotify).
 #[derive(Debug, Clone)]
 pub struct ListenerAccess {
-    pub user: UserId,
+    /// The listener, as the check of their session read them.
+    pub user: User,
     pub session: Session,
 }
 
@@ -131,11 +132,11 @@ impl FromRequestParts<AppState> for ListenerAccess {
                     check_csrf(parts, &session)?;
                     // A session is a Spotify sign-in: it ends with the user, or with the user's
                     // link to that account (unlinked, or linked to another by an administrator).
-                    let linked = state.store.get_user(user).await.is_ok_and(|user| {
+                    let user = state.store.get_user(user).await.ok().filter(|user| {
                         user.spotify_user_id.is_some()
                             && user.spotify_user_id == session.spotify_account
                     });
-                    if !linked {
+                    let Some(user) = user else {
                         return Err(Refused {
                             error: ApiError::new(
                                 StatusCode::UNAUTHORIZED,
@@ -144,7 +145,7 @@ impl FromRequestParts<AppState> for ListenerAccess {
                             ),
                             challenge: None,
                         });
-                    }
+                    };
                     Ok(ListenerAccess { user, session })
                 }
                 SessionKind::Admin => Err(Refused::forbidden(

@@ -105,9 +105,8 @@ impl TrustedProxies {
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .collect::<Vec<_>>();
-        for hop in forwarded.iter().rev() {
+            .flat_map(|value| value.split(','));
+        for hop in forwarded.rev() {
             if !self.trusts(client) {
                 break;
             }

@@ -29,7 +29,7 @@ pub(crate) async fn upload(
     upload::receive(
         &app.store,
         &app.uploads,
-        Owner::Fixed(listener.access.user),
+        Owner::Fixed(listener.access.user.id),
         multipart,
     )
     .await
@@ -59,7 +59,7 @@ pub(crate) async fn delete(
     listener: ListenerPage,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, UiError> {
-    let user = app.store.get_user(listener.access.user).await?;
+    let user = listener.access.user;
     if form.confirm.trim() != user.name {
         return Err(UiError::new(
             StatusCode::BAD_REQUEST,

@@ -35,7 +35,7 @@ pub(crate) async fn export(
             )));
         }
     };
-    let user = app.store.get_user(listener.access.user).await?;
+    let user = listener.access.user;
     let pages = Pages {
         store: app.store.clone(),
         user: user.id,

@@ -83,7 +83,7 @@ async fn page(
     headers: HeaderMap,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, UiError> {
-    let user = app.store.get_user(listener.access.user).await?;
+    let user = listener.access.user;
     let new_token = app
         .spotify
         .as_ref()

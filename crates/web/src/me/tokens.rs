@@ -31,7 +31,7 @@ pub(crate) async fn create(
             "Give the token a name of 1 to {MAX_NAME} characters, e.g. the assistant it is for."
         )));
     }
-    let user = listener.access.user;
+    let user = listener.access.user.id;
     let created = app.store.create_api_token(Some(user), name).await?;
     tracing::info!(%user, token = %created.token.id, "listener created an MCP token");
     let token = created.plaintext.expose();
@@ -60,7 +60,7 @@ pub(crate) async fn revoke(
     listener: ListenerPage,
     Path(id): Path<i64>,
 ) -> Result<Response, UiError> {
-    let user = listener.access.user;
+    let user = listener.access.user.id;
     let own = app.store.list_api_tokens(Some(user)).await?;
     if !own.iter().any(|t| t.id.0 == id) {
         return Err(UiError::new(
