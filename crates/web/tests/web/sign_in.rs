@@ -697,6 +697,38 @@ impl Browser {
         assert_eq!(answer.status(), 303);
     }
 
+    /// The admin page of `user`, and the CSRF token its forms carry.
+    async fn user_page(&mut self, app: &App, user: UserId) -> (String, String) {
+        let page = self
+            .get(&format!("{}/admin/ui/users/{user}", app.base))
+            .await;
+        assert_eq!(page.status(), 200);
+        let page = page.text().await.unwrap();
+        let start = page.find("?csrf=").expect("a form with the CSRF token") + "?csrf=".len();
+        let csrf = page[start..].split('"').next().unwrap().to_owned();
+        (page, csrf)
+    }
+
+    /// Posts the user page's form for `action` (`link-spotify`, `unlink-spotify`) with
+    /// `csrf`, `host` overriding the request's Host; returns the answer.
+    async fn post_action(
+        &mut self,
+        app: &App,
+        user: UserId,
+        action: &str,
+        csrf: &str,
+        host: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self.http.post(format!(
+            "{}/admin/ui/users/{user}/{action}?csrf={csrf}",
+            app.base
+        ));
+        if let Some(host) = host {
+            request = request.header(reqwest::header::HOST, host);
+        }
+        self.send(request).await
+    }
+
     /// Presses "Link a Spotify account" on the user's admin page (`host` overriding the
     /// request's Host); returns the answer.
     async fn press_link(
@@ -705,22 +737,10 @@ impl Browser {
         user: UserId,
         host: Option<&str>,
     ) -> reqwest::Response {
-        let page = self
-            .get(&format!("{}/admin/ui/users/{user}", app.base))
-            .await;
-        assert_eq!(page.status(), 200);
-        let page = page.text().await.unwrap();
+        let (page, csrf) = self.user_page(app, user).await;
         assert!(page.contains(r#"id="link-spotify""#), "{page}");
-        let start = page.find("?csrf=").expect("a form with the CSRF token") + "?csrf=".len();
-        let csrf = page[start..].split('"').next().unwrap();
-        let mut request = self.http.post(format!(
-            "{}/admin/ui/users/{user}/link-spotify?csrf={csrf}",
-            app.base
-        ));
-        if let Some(host) = host {
-            request = request.header(reqwest::header::HOST, host);
-        }
-        self.send(request).await
+        self.post_action(app, user, "link-spotify", &csrf, host)
+            .await
     }
 
     /// Links the Spotify account that signs in next to `user` from its admin page, through
@@ -807,23 +827,13 @@ store_test!(
         assert_eq!(own.get(&format!("{}/me", app.base)).await.status(), 200);
 
         // A wrong account is unlinked from the same page, and another one linked.
-        let page = admin
-            .get(&format!("{}/admin/ui/users/{}", app.base, me.id))
-            .await
-            .text()
-            .await
-            .unwrap();
+        let (page, csrf) = admin.user_page(&app, me.id).await;
         assert!(
             page.contains("Unlink Spotify account ann-spotify"),
             "{page}"
         );
-        let start = page.find("?csrf=").unwrap() + "?csrf=".len();
-        let csrf = page[start..].split('"').next().unwrap().to_owned();
         let unlinked = admin
-            .send(admin.http.post(format!(
-                "{}/admin/ui/users/{}/unlink-spotify?csrf={csrf}",
-                app.base, me.id
-            )))
+            .post_action(&app, me.id, "unlink-spotify", &csrf, None)
             .await;
         assert_eq!(
             location(&unlinked),
@@ -996,19 +1006,9 @@ store_test!(a_link_ends_clearly_when_it_cannot_be_made, |db| {
 
     // A user linked already is refused before Spotify is asked.
     let ann_user = spotify_user(&db.store, "ann-spotify").await.remove(0);
-    let page = admin
-        .get(&format!("{}/admin/ui/users/{}", app.base, ann_user.id))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let start = page.find("?csrf=").unwrap() + "?csrf=".len();
-    let csrf = page[start..].split('"').next().unwrap().to_owned();
+    let (_, csrf) = admin.user_page(&app, ann_user.id).await;
     let linked = admin
-        .send(admin.http.post(format!(
-            "{}/admin/ui/users/{}/link-spotify?csrf={csrf}",
-            app.base, ann_user.id
-        )))
+        .post_action(&app, ann_user.id, "link-spotify", &csrf, None)
         .await;
     assert_eq!(linked.status(), 409);
 
